@@ -1,0 +1,73 @@
+"""Train a registered model with its recipe and ship the weights: `python scripts/train.py NAME`.
+
+Writes `weights/NAME.weights.h5` and `weights/NAME.json` (sha256, parameter
+counts, the exact command, epochs, wall time, versions). Training runs in
+`runs/NAME` and resumes there if interrupted: run the same command again.
+"""
+
+import argparse
+import datetime
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import zoo
+from zoo._registry import get_entry, sha256
+from zoo.training import train
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def export(model, state, name, command, weights_dir):
+    weights_dir.mkdir(parents=True, exist_ok=True)
+    weights = weights_dir / f"{name}.weights.h5"
+    clean = get_entry(name).build()  # uncompiled copy: the file holds the networks, no optimizer state
+    clean.set_weights(model.get_weights())
+    clean.save_weights(weights)
+    meta_path = weights_dir / f"{name}.json"
+    old = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    import keras
+    import tensorflow as tf
+
+    meta = {
+        "name": name,
+        "file": weights.name,
+        "sha256": sha256(weights),
+        "parameters": clean.parameter_counts(),
+        "config": clean.get_config(),
+        "recipe": {
+            "command": command,
+            "data": state["data"],
+            "epochs": state["epochs_done"],
+            "batch_size": state["batch_size"],
+            "seed": state["seed"],
+            "wall_time_minutes": round(state["train_seconds"] / 60, 1),
+            "final_losses": {k: round(v[-1], 4) for k, v in state["history"].items()},
+            "machine": "2-core CPU",
+        },
+        "keras_version": keras.__version__,
+        "tensorflow_version": tf.__version__,
+        "date": datetime.date.today().isoformat(),
+        "metrics": old.get("metrics", {}),
+    }
+    meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+    print(f"wrote {weights} and {meta_path}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("name", choices=zoo.list_models())
+    parser.add_argument("--epochs", type=int, help="default: the registry recipe")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", help="run directory (default runs/NAME)")
+    parser.add_argument("--weights-dir", default=str(ROOT / "weights"))
+    args = parser.parse_args(argv)
+    out = args.out or str(ROOT / "runs" / args.name)
+    command = "python scripts/train.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    model, state = train(args.name, epochs=args.epochs, out_dir=out, seed=args.seed, verbose=2)
+    export(model, state, args.name, command, Path(args.weights_dir))
+
+
+if __name__ == "__main__":
+    main()

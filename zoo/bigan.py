@@ -1,0 +1,96 @@
+"""BiGAN / ALI (Donahue et al., 2016; Dumoulin et al., 2016): a GAN with an inference network.
+
+Generator G (latent -> image), encoder E (image -> latent) and a joint
+discriminator D(x, z) that tells real pairs (x, E(x)) from generated pairs
+(G(z), z). At the optimum E inverts G, so `generate(latent=encode(x))`
+reconstructs x.
+"""
+
+import numpy as np
+import keras
+import tensorflow as tf
+from keras import layers
+
+from zoo._base import GAN, IMAGE_SHAPE, check_images
+from zoo._registry import register_model
+from zoo.gan import mlp_image_head, mlp_logit_head
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class BiGAN(GAN):
+    """Adversarially learned inference: `encode(images)` maps images to latent vectors."""
+
+    network_names = ("generator", "encoder", "discriminator")
+
+    def __init__(self, widths=(512, 512), discriminator_widths=(1024, 512), dropout=0.2, **kwargs):
+        super().__init__(**kwargs)
+        self.widths = tuple(widths)
+        self.discriminator_widths = tuple(discriminator_widths)
+        self.dropout = dropout
+
+        latent = keras.Input((self.latent_dim,), name="latent")
+        self.generator = keras.Model(latent, mlp_image_head(latent, self.widths), name="generator")
+
+        images = keras.Input(IMAGE_SHAPE, name="images")
+        x = layers.Flatten()(images)
+        for width in self.widths:
+            x = layers.Dense(width)(x)
+            x = layers.LeakyReLU(0.2)(x)
+            x = layers.BatchNormalization(momentum=0.8)(x)
+        self.encoder = keras.Model(images, layers.Dense(self.latent_dim)(x), name="encoder")
+
+        images = keras.Input(IMAGE_SHAPE, name="images")
+        latent = keras.Input((self.latent_dim,), name="latent")
+        x = layers.Concatenate()([layers.Flatten()(images), latent])
+        logits = mlp_logit_head(x, self.discriminator_widths, dropout)
+        self.discriminator = keras.Model([images, latent], logits, name="discriminator")
+        self._encode_fn = None
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "widths": list(self.widths),
+            "discriminator_widths": list(self.discriminator_widths),
+            "dropout": self.dropout,
+        }
+
+    @property
+    def generator_variables(self):
+        return self.generator.trainable_variables + self.encoder.trainable_variables
+
+    def discriminator_step(self, real, labels):
+        """D learns to tell real pairs (x, E(x)) from generated pairs (G(z), z)."""
+        latent = self.sample_latent(tf.shape(real)[0])
+        fake = self.generator(latent, training=True)
+        encoded = self.encoder(real, training=True)
+        with tf.GradientTape() as tape:
+            real_logits = self.discriminator([real, encoded], training=True)
+            fake_logits = self.discriminator([fake, latent], training=True)
+            d_loss = self.discriminator_loss(real_logits, fake_logits)
+        return self._apply(self.d_optimizer, tape, d_loss, self.discriminator.trainable_variables)
+
+    def generator_step(self, real, labels):
+        """G and E both try to make D swap its answers; D runs in inference mode."""
+        latent = self.sample_latent(tf.shape(real)[0])
+        with tf.GradientTape() as tape:
+            fake = self.generator(latent, training=True)
+            encoded = self.encoder(real, training=True)
+            fake_logits = self.discriminator([fake, latent], training=False)
+            real_logits = self.discriminator([real, encoded], training=False)
+            g_loss = self.generator_loss(fake_logits) + self.generator_loss(-real_logits)
+        return self._apply(self.g_optimizer, tape, g_loss, self.generator_variables)
+
+    def encode(self, images, batch_size=1000):
+        """Latent vectors (N, latent_dim) of images (N, 28, 28[, 1]) in [0, 1]."""
+        images = check_images(images)
+        if self._encode_fn is None:
+            self._encode_fn = tf.function(lambda x: self.encoder(x * 2.0 - 1.0, training=False))
+        return np.concatenate(
+            [self._encode_fn(tf.constant(images[i : i + batch_size])).numpy() for i in range(0, len(images), batch_size)]
+        )
+
+
+@register_model(recipe={"epochs": 30, "batch_size": 64})
+def bigan_mnist(**overrides):
+    """BiGAN (adversarially learned inference) on MNIST, with an encoder."""
+    return BiGAN(**{"latent_dim": 64, **overrides})

@@ -1,0 +1,143 @@
+"""The `zoo` command line: list, info, generate, train."""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line and exit code 2, as argparse does, without the usage dump
+        self.exit(2, f"zoo: error: {message}\n")
+
+
+def parse_labels(text):
+    """'0123456789' or '3,1,4' -> [0, 1, ..., 9] / [3, 1, 4]."""
+    parts = text.split(",") if "," in text else list(text)
+    if not parts or not all(p.strip().isdigit() for p in parts):
+        raise argparse.ArgumentTypeError(f"labels must be digits like 0123456789 or 3,1,4, got {text!r}")
+    return [int(p) for p in parts]
+
+
+def positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def build_parser():
+    parser = _Parser(prog="zoo", description="ganzoo: pretrained GANs for MNIST-like images")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = commands.add_parser("list", help="list registered models")
+    p.add_argument("pattern", nargs="?", help="shell wildcard, e.g. '*gan-mnist'")
+
+    p = commands.add_parser("info", help="metadata of a model (JSON)")
+    p.add_argument("name")
+
+    p = commands.add_parser("generate", help="generate images into a .png grid or .npz arrays")
+    p.add_argument("name")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("-n", type=positive_int, help="how many images (unconditional models; default 16)")
+    what.add_argument("--labels", type=parse_labels, help="digits to draw (conditional models), e.g. 0123456789")
+    p.add_argument("--seed", type=int, help="make the images reproducible")
+    p.add_argument("--out", required=True, help="FILE.png (grid) or FILE.npz (images, labels)")
+    p.add_argument("--weights", help="a .keras file to use instead of the pretrained weights")
+
+    p = commands.add_parser("train", help="train (resumable) with sample grids, loss curve and GIF")
+    p.add_argument("name")
+    p.add_argument("--epochs", type=positive_int, required=True, help="total epochs (a rerun continues)")
+    p.add_argument("--data", help="mnist, fashion_mnist or FILE.npz (default: the model's data set)")
+    p.add_argument("--out", required=True, help="run directory: checkpoint, samples, losses.png, progress.gif")
+    p.add_argument("--batch-size", type=positive_int)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--limit", type=positive_int, help="use only the first N images")
+    p.add_argument("--tensorboard", action="store_true", help="also log to OUT/tensorboard")
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (ValueError, FileNotFoundError) as error:
+        print(f"zoo: error: {error}", file=sys.stderr)
+        return 2
+
+
+def cmd_list(args):
+    import zoo
+
+    for name in zoo.list_models(args.pattern):
+        print(name)
+    return 0
+
+
+def cmd_info(args):
+    import zoo
+
+    print(json.dumps(zoo.info(args.name), indent=2))
+    return 0
+
+
+def cmd_generate(args):
+    import numpy as np
+
+    import zoo
+    from zoo.plotting import save_grid
+
+    out = Path(args.out)
+    if out.suffix not in (".png", ".npz"):
+        raise ValueError(f"--out must end in .png or .npz, got {out.name!r}")
+    zoo.info(args.name)  # unknown names fail here, before any loading
+    if args.weights:
+        import keras
+
+        model = keras.saving.load_model(args.weights, safe_mode=True)
+    else:
+        model = zoo.load(args.name, compile=False)
+    if model.conditional:
+        if args.n is not None:
+            raise ValueError(f"{args.name} is conditional: use --labels (e.g. --labels 0123456789), not -n")
+        request = args.labels if args.labels is not None else list(range(10))
+    else:
+        if args.labels is not None:
+            raise ValueError(f"{args.name} is unconditional: use -n COUNT, not --labels")
+        request = args.n or 16
+    images = model.generate(request, seed=args.seed)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix == ".png":
+        columns = min(len(images), 10) if model.conditional else None
+        save_grid(images, out, columns=columns)
+    else:
+        labels = np.asarray(request if model.conditional else [], dtype="int32")
+        np.savez_compressed(out, images=images, labels=labels)
+    print(f"wrote {len(images)} images to {out}")
+    return 0
+
+
+def cmd_train(args):
+    from zoo.training import train
+
+    train(
+        args.name,
+        epochs=args.epochs,
+        data=args.data,
+        out_dir=args.out,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        tensorboard=args.tensorboard,
+        limit=args.limit,
+    )
+    print(f"done: {args.out}")
+    return 0
+
+
+COMMANDS = {"list": cmd_list, "info": cmd_info, "generate": cmd_generate, "train": cmd_train}
+
+if __name__ == "__main__":
+    sys.exit(main())

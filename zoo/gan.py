@@ -1,0 +1,60 @@
+"""Fully connected GAN: the classic Keras vanilla GAN (Goodfellow et al., 2014).
+
+Generator 256-512-1024 with LeakyReLU and batch norm and a tanh output;
+discriminator two LeakyReLU layers (512-256) ending in a logit.
+"""
+
+import keras
+from keras import layers
+
+from zoo._base import GAN, IMAGE_SHAPE
+from zoo._registry import register_model
+
+
+def mlp_image_head(x, widths):
+    """LeakyReLU + batch-norm MLP ending in a 28x28x1 tanh image."""
+    for width in widths:
+        x = layers.Dense(width)(x)
+        x = layers.LeakyReLU(0.2)(x)
+        x = layers.BatchNormalization(momentum=0.8)(x)
+    x = layers.Dense(28 * 28, activation="tanh")(x)
+    return layers.Reshape(IMAGE_SHAPE)(x)
+
+
+def mlp_logit_head(x, widths, dropout=0.0):
+    """LeakyReLU MLP ending in one unscaled logit."""
+    for width in widths:
+        x = layers.Dense(width)(x)
+        x = layers.LeakyReLU(0.2)(x)
+        if dropout:
+            x = layers.Dropout(dropout)(x)
+    return layers.Dense(1)(x)
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class VanillaGAN(GAN):
+    """Fully connected generator and discriminator."""
+
+    def __init__(self, generator_widths=(256, 512, 1024), discriminator_widths=(512, 256), **kwargs):
+        super().__init__(**kwargs)
+        self.generator_widths = tuple(generator_widths)
+        self.discriminator_widths = tuple(discriminator_widths)
+
+        latent = keras.Input((self.latent_dim,), name="latent")
+        self.generator = keras.Model(latent, mlp_image_head(latent, self.generator_widths), name="generator")
+        images = keras.Input(IMAGE_SHAPE, name="images")
+        logits = mlp_logit_head(layers.Flatten()(images), self.discriminator_widths)
+        self.discriminator = keras.Model(images, logits, name="discriminator")
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "generator_widths": list(self.generator_widths),
+            "discriminator_widths": list(self.discriminator_widths),
+        }
+
+
+@register_model(recipe={"epochs": 30, "batch_size": 64})
+def gan_mnist(**overrides):
+    """Fully connected GAN (classic Keras vanilla GAN) on MNIST."""
+    return VanillaGAN(**{"latent_dim": 100, **overrides})

@@ -1,0 +1,64 @@
+"""Pictures: sample grids, loss curves and progress GIFs."""
+
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; no display needed
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def image_grid(images, columns=None):
+    """Tile images (N, 28, 28[, 1]) in [0, 1] into one 2-D array with 2-pixel gaps."""
+    images = np.asarray(images).reshape((-1, 28, 28))
+    n = len(images)
+    columns = columns or math.ceil(math.sqrt(n))
+    rows = math.ceil(n / columns)
+    grid = np.zeros((rows * 30 + 2, columns * 30 + 2), dtype="float32")
+    for i, image in enumerate(images):
+        r, c = divmod(i, columns)
+        grid[2 + r * 30 : 30 + r * 30, 2 + c * 30 : 30 + c * 30] = image
+    return grid
+
+
+def save_grid(images, path, columns=None, title=None, row_labels=None):
+    """Save a PNG grid of images; one row per entry of `row_labels` when given."""
+    grid = image_grid(images, columns)
+    height, width = grid.shape
+    fig = plt.figure(figsize=(width / 40 + (1.2 if row_labels else 0), height / 40 + (0.4 if title else 0)), dpi=100)
+    ax = fig.add_axes([0.12 if row_labels else 0, 0, 0.88 if row_labels else 1, 0.92 if title else 1])
+    ax.imshow(grid, cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([16 + 30 * i for i in range(len(row_labels))] if row_labels else [])
+    if row_labels:
+        ax.set_yticklabels(row_labels)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def save_loss_curve(history, path):
+    """Plot each logged loss against epochs."""
+    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
+    for key, values in history.items():
+        ax.plot(range(1, len(values) + 1), values, marker="o", markersize=3, label=key)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def save_gif(png_paths, path, seconds_per_frame=0.5):
+    """Animate PNG frames (e.g. one sample grid per epoch) into a looping GIF."""
+    from PIL import Image
+
+    frames = [Image.open(p).convert("P") for p in png_paths]
+    if frames:
+        frames[0].save(path, save_all=True, append_images=frames[1:], duration=int(seconds_per_frame * 1000), loop=0)
