@@ -7,12 +7,13 @@ import warnings
 warnings.filterwarnings("ignore", message="`shuffle=True` was passed, but will be ignored", category=UserWarning)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of the CLI
 
-from zoo import data  # noqa: E402
+from zoo import data, metrics  # noqa: E402
 from zoo._base import GAN  # noqa: E402
 from zoo._registry import info, list_models, load, register_model  # noqa: E402
 
 # Importing a family module registers its models.
 from zoo import bigan, cgan, dcgan, gan  # noqa: E402,F401
+from zoo.benchmark import benchmark  # noqa: E402
 
-__all__ = ["GAN", "data", "info", "list_models", "load", "register_model"]
+__all__ = ["GAN", "benchmark", "data", "info", "list_models", "load", "metrics", "register_model"]
 __version__ = "0.1.0"

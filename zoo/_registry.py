@@ -120,16 +120,20 @@ def pretrained_weights(name):
             f"use pretrained=False, or train them with `python scripts/train.py {name}`"
         )
     meta = json.loads(path.read_text())
-    weights = path.parent / meta["file"]
-    if not weights.is_file():
-        raise ValueError(f"weights file {weights} is missing; restore it with `git checkout -- weights/` or reinstall")
-    actual = sha256(weights)
-    if actual != meta["sha256"]:
+    return verified_file(path.parent / meta["file"], meta["sha256"], path.name)
+
+
+def verified_file(path, expected_sha256, listed_in):
+    """`path` if its sha256 is the one recorded in metadata file `listed_in`, else ValueError."""
+    if not path.is_file():
+        raise ValueError(f"weights file {path} is missing; restore it with `git checkout -- weights/` or reinstall")
+    actual = sha256(path)
+    if actual != expected_sha256:
         raise ValueError(
-            f"weights file {weights} is corrupted: sha256 {actual[:12]}... does not match "
-            f"{meta['sha256'][:12]}... in {path.name}; restore it with `git checkout -- weights/` or reinstall"
+            f"weights file {path} is corrupted: sha256 {actual[:12]}... does not match "
+            f"{expected_sha256[:12]}... in {listed_in}; restore it with `git checkout -- weights/` or reinstall"
         )
-    return weights
+    return path
 
 
 def load(name, pretrained=True, compile=True, **overrides):

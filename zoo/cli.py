@@ -1,4 +1,4 @@
-"""The `zoo` command line: list, info, generate, train."""
+"""The `zoo` command line: list, info, generate, train, bench, evaluate."""
 
 import argparse
 import json
@@ -57,6 +57,20 @@ def build_parser():
     p.add_argument("--seed", type=int)
     p.add_argument("--limit", type=positive_int, help="use only the first N images")
     p.add_argument("--tensorboard", action="store_true", help="also log to OUT/tensorboard")
+
+    p = commands.add_parser("bench", help="score variants side by side: results.md, results.csv, samples.png")
+    p.add_argument("names", nargs="*", help="models to score (default: all)")
+    p.add_argument("--out", required=True, help="directory for the results")
+    p.add_argument("-n", type=positive_int, default=10_000, help="generated images per model (default 10000)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-references", action="store_true", help="skip the real/blurred/noise rows")
+    p.add_argument("--no-baseline", action="store_true", help="skip the classic Keras loop row")
+    p.add_argument("--no-timing", action="store_true", help="skip the training-step timing")
+
+    p = commands.add_parser("evaluate", help="score one model (registered name or .keras file)")
+    p.add_argument("model", help="NAME or FILE.keras")
+    p.add_argument("-n", type=positive_int, default=10_000)
+    p.add_argument("--seed", type=int, default=0)
     return parser
 
 
@@ -137,7 +151,45 @@ def cmd_train(args):
     return 0
 
 
-COMMANDS = {"list": cmd_list, "info": cmd_info, "generate": cmd_generate, "train": cmd_train}
+def cmd_bench(args):
+    import zoo
+    from zoo.benchmark import benchmark, markdown_table
+
+    for name in args.names:
+        zoo.info(name)  # unknown names fail before any work
+    rows = benchmark(
+        args.names, args.out, n=args.n, seed=args.seed, references=not args.no_references,
+        baseline=not args.no_baseline, timing=not args.no_timing,
+    )
+    print(markdown_table(rows))
+    print(f"wrote {args.out}/results.md, results.csv, samples.png")
+    return 0
+
+
+def cmd_evaluate(args):
+    import zoo
+    from zoo.metrics import evaluate
+
+    if args.model.endswith(".keras"):
+        import keras
+
+        if not Path(args.model).is_file():
+            raise FileNotFoundError(f"model file {args.model} does not exist")
+        model = keras.saving.load_model(args.model, safe_mode=True)
+    else:
+        model = zoo.load(args.model, compile=False)
+    print(json.dumps(evaluate(model, n=args.n, seed=args.seed), indent=2))
+    return 0
+
+
+COMMANDS = {
+    "list": cmd_list,
+    "info": cmd_info,
+    "generate": cmd_generate,
+    "train": cmd_train,
+    "bench": cmd_bench,
+    "evaluate": cmd_evaluate,
+}
 
 if __name__ == "__main__":
     sys.exit(main())

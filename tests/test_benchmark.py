@@ -1,0 +1,57 @@
+import csv
+import json
+
+import keras
+import numpy as np
+import pytest
+
+import zoo
+from zoo.baseline import ClassicLoop
+from zoo.cli import main
+
+
+def test_benchmark_writes_table_csv_and_samples(tmp_path):
+    rows = zoo.benchmark(["gan-mnist", "cgan-mnist"], tmp_path, n=300, verbose=0)
+    names = [row["model"] for row in rows]
+    assert names == [
+        "real MNIST (train)", "blurred real (3x3 box)", "uniform noise",
+        "gan-mnist", "cgan-mnist", "baseline (classic Keras loop)",
+    ]
+    by_name = {row["model"]: row for row in rows}
+    assert by_name["real MNIST (train)"]["fcd"] < by_name["blurred real (3x3 box)"]["fcd"] < by_name["uniform noise"]["fcd"]
+    assert "class_accuracy" in by_name["cgan-mnist"] and by_name["gan-mnist"]["g_params"] > 0
+    assert by_name["gan-mnist"]["images_per_second"] > 0 and by_name["gan-mnist"]["train_step_ms"] > 0
+    table = (tmp_path / "results.md").read_text()
+    assert "| model | FCD" in table and "| cgan-mnist |" in table
+    with open(tmp_path / "results.csv") as f:
+        assert [r["model"] for r in csv.DictReader(f)] == names
+    assert (tmp_path / "samples.png").stat().st_size > 1000
+
+
+def test_cli_bench_and_evaluate(tmp_path, capsys):
+    assert main(["bench", "dcgan-mnist", "--out", str(tmp_path), "-n", "200", "--no-baseline", "--no-timing", "--no-references"]) == 0
+    assert "| dcgan-mnist |" in capsys.readouterr().out
+    model = zoo.load("bigan-mnist")
+    model.save(tmp_path / "mine.keras")
+    assert main(["evaluate", str(tmp_path / "mine.keras"), "-n", "300"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert {"fcd", "precision", "recall", "encoder_probe_linear", "reconstruction_class_kept"} <= set(result)
+    assert main(["evaluate", str(tmp_path / "missing.keras")]) == 2
+
+
+def test_classic_loop_updates_both_networks():
+    loop = ClassicLoop()
+    d_before = [w.copy() for w in loop.discriminator.get_weights()]
+    g_before = [w.copy() for w in loop.generator.get_weights()]
+    loop.step(np.zeros((32, 28, 28, 1), "float32"))
+    assert all(not np.array_equal(a, b) for a, b in zip(d_before, loop.discriminator.get_weights()))
+    assert any(not np.array_equal(a, b) for a, b in zip(g_before, loop.generator.get_weights()))
+
+
+def test_literal_recipe_never_updates_d_in_keras_3():
+    """Why the baseline toggles `trainable`: frozen once before stacking, D never learns."""
+    loop = ClassicLoop()
+    loop.discriminator.trainable = False  # the literal recipe: frozen once, never unfrozen
+    before = [w.copy() for w in loop.discriminator.get_weights()]
+    loop.discriminator.train_on_batch(np.zeros((32, 28, 28, 1), "float32"), loop.ones)
+    assert all(np.array_equal(a, b) for a, b in zip(before, loop.discriminator.get_weights()))

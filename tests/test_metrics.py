@@ -1,0 +1,68 @@
+import numpy as np
+import pytest
+
+from zoo import metrics
+from zoo.evaluator import load_evaluator
+
+
+@pytest.fixture(scope="module")
+def real():
+    return metrics.real_images(2000, split="test", seed=0)
+
+
+def test_frechet_distance_on_known_gaussians():
+    rng = np.random.default_rng(0)
+    features = rng.standard_normal((5000, 8))
+    mean, cov = features.mean(0), np.cov(features, rowvar=False)
+    assert abs(metrics.frechet_distance(mean, cov, mean, cov)) < 1e-6
+    shift = np.arange(8.0)
+    assert metrics.frechet_distance(mean, cov, mean + shift, cov) == pytest.approx(np.sum(shift**2), rel=1e-6)
+    # Two isotropic Gaussians: d = |mu|^2 + k (s1 - s2)^2 per dimension.
+    assert metrics.frechet_distance(np.zeros(8), np.eye(8), np.zeros(8), 4 * np.eye(8)) == pytest.approx(8.0)
+
+
+def test_evaluator_is_accurate_on_the_test_set(real):
+    probabilities = load_evaluator()(real[0]).probabilities
+    assert metrics.class_accuracy(probabilities, real[1]) > 0.98
+
+
+def test_reference_order_and_real_score(real):
+    images, labels = real
+    reference = metrics.real_images(2000, split="train", seed=1)
+    scores = {
+        "real": metrics.score_images(images, labels, real=reference),
+        "blurred": metrics.score_images(metrics.box_blur(images), labels, real=reference),
+        "noise": metrics.score_images(np.random.default_rng(0).uniform(0, 1, images.shape), real=reference),
+    }
+    assert scores["real"]["fcd"] < scores["blurred"]["fcd"] < scores["noise"]["fcd"]
+    assert scores["real"]["classifier_score"] > 9.5
+    assert scores["real"]["modes_covered"] == 10 and scores["real"]["label_kl"] < 0.01
+    assert scores["real"]["precision"] > 0.7 and scores["real"]["recall"] > 0.7
+    assert scores["noise"]["precision"] < 0.05
+
+
+def test_single_class_input_covers_one_mode(real):
+    images, labels = real
+    probabilities = load_evaluator()(images[labels == 3]).probabilities
+    assert metrics.modes_covered(probabilities) == 1
+    assert metrics.label_kl(probabilities) > 2.0  # log(10) for a single class
+
+
+def test_label_kl_of_balanced_predictions_is_zero():
+    assert metrics.label_kl(np.eye(10)[np.arange(1000) % 10]) == pytest.approx(0.0)
+
+
+def test_precision_recall_identical_and_disjoint_sets():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((300, 16))
+    assert metrics.precision_recall(a, a) == (1.0, 1.0)
+    assert metrics.precision_recall(a, a + 100.0) == (0.0, 0.0)
+    # Half of the fakes collapse onto one real point: precision stays high, recall drops.
+    collapsed = np.repeat(a[:1], 300, axis=0)
+    precision, recall = metrics.precision_recall(a, collapsed)
+    assert precision == 1.0 and recall < 0.05
+
+
+def test_box_blur_keeps_mean_on_flat_images():
+    flat = np.full((2, 28, 28), 0.4, "float32")
+    np.testing.assert_allclose(metrics.box_blur(flat), 0.4, atol=1e-6)
