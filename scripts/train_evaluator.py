@@ -48,8 +48,10 @@ def main(argv=None):
     out = Path(args.weights_dir)
     name = f"evaluator-{args.data}"
     weights, stats = out / f"{name}.weights.h5", out / f"{name}.npz"
-    model.save_weights(weights)
-    features, _ = Evaluator(model, None, None)(x_test)
+    clean = build_classifier()  # the file holds the network only, no optimizer state
+    clean.set_weights(model.get_weights())
+    clean.save_weights(weights)
+    features = Evaluator(model, None, None)(x_test).features
     np.savez(stats, mean=features.mean(axis=0), covariance=np.cov(features, rowvar=False))
     meta = {
         "name": name,

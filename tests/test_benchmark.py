@@ -55,3 +55,19 @@ def test_literal_recipe_never_updates_d_in_keras_3():
     before = [w.copy() for w in loop.discriminator.get_weights()]
     loop.discriminator.train_on_batch(np.zeros((32, 28, 28, 1), "float32"), loop.ones)
     assert all(np.array_equal(a, b) for a, b in zip(before, loop.discriminator.get_weights()))
+
+
+def test_record_metrics_writes_metadata(tmp_path, monkeypatch):
+    import shutil
+
+    from zoo import _registry
+    from zoo.benchmark import record_metrics
+
+    source = _registry.metadata_path("gan-mnist").parent
+    for suffix in (".json", ".weights.h5"):
+        shutil.copy(source / f"gan-mnist{suffix}", tmp_path)
+    monkeypatch.setenv(_registry.WEIGHTS_ENV, str(tmp_path))
+    record_metrics([{"model": "gan-mnist", "fcd": 1.23456, "recall": 0.5, "g_params": 7}, {"model": "uniform noise", "fcd": 9.0}], "zoo bench -n 10")
+    meta = json.loads((tmp_path / "gan-mnist.json").read_text())
+    assert meta["metrics"] == {"fcd": 1.2346, "recall": 0.5, "command": "zoo bench -n 10"}
+    assert zoo.load("gan-mnist") is not None  # the sha256 still matches: only the metadata changed

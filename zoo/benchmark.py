@@ -8,6 +8,7 @@ real images blurred with a 3x3 box filter, uniform noise, and the seed recipe
 """
 
 import csv
+import json
 import time
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import keras
 import numpy as np
 
 from zoo import metrics
-from zoo._registry import list_models, load
+from zoo._registry import list_models, load, metadata_path
 from zoo.plotting import save_grid
 
 COLUMNS = [
@@ -102,6 +103,21 @@ def benchmark(names=None, out_dir=None, n=10_000, seed=0, references=True, basel
     if out_dir is not None:
         write_results(rows, samples, Path(out_dir), n)
     return rows
+
+
+QUALITY_KEYS = [key for key, _, _ in COLUMNS[1:10]] + ["classifier_score_std", "encoder_probe_1nn"]
+
+
+def record_metrics(rows, command):
+    """Write each registered model's measured quality into its weights metadata."""
+    for row in rows:
+        path = metadata_path(row["model"]) if row["model"] in list_models() else None
+        if path is None:
+            continue
+        meta = json.loads(path.read_text())
+        meta["metrics"] = {k: round(float(row[k]), 4) for k in QUALITY_KEYS if k in row}
+        meta["metrics"]["command"] = command
+        path.write_text(json.dumps(meta, indent=2) + "\n")
 
 
 def markdown_table(rows):

@@ -66,6 +66,7 @@ def build_parser():
     p.add_argument("--no-references", action="store_true", help="skip the real/blurred/noise rows")
     p.add_argument("--no-baseline", action="store_true", help="skip the classic Keras loop row")
     p.add_argument("--no-timing", action="store_true", help="skip the training-step timing")
+    p.add_argument("--write-metadata", action="store_true", help="record the metrics in weights/NAME.json")
 
     p = commands.add_parser("evaluate", help="score one model (registered name or .keras file)")
     p.add_argument("model", help="NAME or FILE.keras")
@@ -163,6 +164,10 @@ def cmd_bench(args):
     )
     print(markdown_table(rows))
     print(f"wrote {args.out}/results.md, results.csv, samples.png")
+    if args.write_metadata:
+        from zoo.benchmark import record_metrics
+
+        record_metrics(rows, " ".join(["zoo bench", *args.names, f"-n {args.n} --seed {args.seed}"]))
     return 0
 
 
