@@ -64,7 +64,7 @@ def main(argv=None):
     parser.add_argument("--weights-dir", default=str(ROOT / "weights"))
     args = parser.parse_args(argv)
     out = args.out or str(ROOT / "runs" / args.name)
-    command = "python scripts/train.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    command = " ".join(["python scripts/train.py", *map(shlex.quote, argv if argv is not None else sys.argv[1:])])
     model, state = train(args.name, epochs=args.epochs, out_dir=out, seed=args.seed, verbose=2)
     export(model, state, args.name, command, Path(args.weights_dir))
 

@@ -45,7 +45,7 @@ def main(argv=None):
         "sha256": sha256(weights),
         "description": "generator of the classic Keras vanilla GAN loop (the seed recipe)",
         "recipe": {
-            "command": "python scripts/train_baseline.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+            "command": " ".join(["python scripts/train_baseline.py", *(argv if argv is not None else sys.argv[1:])]),
             "steps": args.steps,
             "batch_size": loop.batch_size,
             "wall_time_minutes": round(minutes, 1),

@@ -63,7 +63,7 @@ def main(argv=None):
         "test_accuracy": round(float(accuracy), 4),
         "parameters": int(model.count_params()),
         "recipe": {
-            "command": "python scripts/train_evaluator.py " + " ".join(map(shlex.quote, argv if argv is not None else sys.argv[1:])),
+            "command": " ".join(["python scripts/train_evaluator.py", *map(shlex.quote, argv if argv is not None else sys.argv[1:])]),
             "epochs": args.epochs,
             "seed": args.seed,
             "wall_time_minutes": round(minutes, 1),
