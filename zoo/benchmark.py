@@ -108,6 +108,10 @@ def benchmark(names=None, out_dir=None, n=10_000, seed=0, references=True, basel
 QUALITY_KEYS = [key for key, _, _ in COLUMNS[1:10]] + ["classifier_score_std", "encoder_probe_1nn"]
 
 
+def _rounded(value):
+    return int(value) if isinstance(value, (int, np.integer)) else round(float(value), 4)
+
+
 def record_metrics(rows, command):
     """Write each registered model's measured quality into its weights metadata."""
     for row in rows:
@@ -115,7 +119,7 @@ def record_metrics(rows, command):
         if path is None:
             continue
         meta = json.loads(path.read_text())
-        meta["metrics"] = {k: round(float(row[k]), 4) for k in QUALITY_KEYS if k in row}
+        meta["metrics"] = {k: _rounded(row[k]) for k in QUALITY_KEYS if k in row}
         meta["metrics"]["command"] = command
         path.write_text(json.dumps(meta, indent=2) + "\n")
 

@@ -26,8 +26,10 @@ def save_grid(images, path, columns=None, title=None, row_labels=None):
     """Save a PNG grid of images; one row per entry of `row_labels` when given."""
     grid = image_grid(images, columns)
     height, width = grid.shape
-    fig = plt.figure(figsize=(width / 40 + (1.2 if row_labels else 0), height / 40 + (0.4 if title else 0)), dpi=100)
-    ax = fig.add_axes([0.12 if row_labels else 0, 0, 0.88 if row_labels else 1, 0.92 if title else 1])
+    margin = 0.2 + 0.08 * max(map(len, row_labels)) if row_labels else 0.0  # inches for the row labels
+    fig_width, fig_height = width / 40 + margin, height / 40 + (0.4 if title else 0)
+    fig = plt.figure(figsize=(fig_width, fig_height), dpi=100)
+    ax = fig.add_axes([margin / fig_width, 0, 1 - margin / fig_width, (height / 40) / fig_height])
     ax.imshow(grid, cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([16 + 30 * i for i in range(len(row_labels))] if row_labels else [])
