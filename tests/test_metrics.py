@@ -66,3 +66,8 @@ def test_precision_recall_identical_and_disjoint_sets():
 def test_box_blur_keeps_mean_on_flat_images():
     flat = np.full((2, 28, 28), 0.4, "float32")
     np.testing.assert_allclose(metrics.box_blur(flat), 0.4, atol=1e-6)
+
+
+def test_fcd_of_the_test_set_against_its_shipped_statistics_is_zero():
+    images, _ = metrics.real_images(10_000, split="test")
+    assert metrics.fcd(load_evaluator()(images).features) == pytest.approx(0.0, abs=1e-3)

@@ -124,3 +124,13 @@ def test_metadata_is_true(name):
     assert meta["recipe"]["command"].startswith(f"python scripts/train.py {name}")
     assert meta["recipe"]["epochs"] > 0 and meta["recipe"]["wall_time_minutes"] > 0
     assert weights.stat().st_size < 20 * 2**20, "weights files stay small"
+
+
+def test_generate_is_identical_across_processes():
+    import subprocess
+    import sys
+
+    script = "import zoo, sys; sys.stdout.buffer.write(zoo.load('cgan-mnist').generate([3, 1, 4], seed=5).tobytes())"
+    other = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120, check=True).stdout
+    here = zoo.load("cgan-mnist").generate([3, 1, 4], seed=5)
+    np.testing.assert_array_equal(np.frombuffer(other, dtype="float32").reshape(here.shape), here)
