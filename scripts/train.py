@@ -26,7 +26,6 @@ def export(model, state, name, command, weights_dir):
     clean.set_weights(model.get_weights())
     clean.save_weights(weights)
     meta_path = weights_dir / f"{name}.json"
-    old = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
     import keras
     import tensorflow as tf
 
@@ -49,7 +48,7 @@ def export(model, state, name, command, weights_dir):
         "keras_version": keras.__version__,
         "tensorflow_version": tf.__version__,
         "date": datetime.date.today().isoformat(),
-        "metrics": old.get("metrics", {}),
+        "metrics": {},  # new weights: `zoo bench --write-metadata` measures them
     }
     meta_path.write_text(json.dumps(meta, indent=2) + "\n")
     print(f"wrote {weights} and {meta_path}")

@@ -60,6 +60,7 @@ class BatchNormDiscriminatorGAN(GAN):
         x = keras.Input((28, 28, 1))
         h = layers.BatchNormalization()(layers.Dense(8)(layers.Flatten()(x)))
         self.discriminator = keras.Model(x, layers.Dense(1)(h))
+        self.track_generator_average()
 
 
 def test_generator_step_keeps_discriminator_batchnorm_statistics(mnist_batch):
@@ -111,6 +112,7 @@ def test_label_smoothing_lowers_the_real_target():
         ({"prior": "cauchy"}, "prior='cauchy'"),
         ({"latent_dim": 0}, "latent_dim"),
         ({"label_smoothing": 1.5}, "label_smoothing"),
+        ({"ema_decay": 1.0}, "ema_decay"),
     ],
 )
 def test_bad_constructor_options_are_refused(kwargs, message):
@@ -122,3 +124,21 @@ def test_uniform_prior_stays_in_range():
     model = BatchNormDiscriminatorGAN(latent_dim=4, prior="uniform", seed=0)
     z = np.array(model.sample_latent(1000))
     assert z.min() >= -1 and z.max() <= 1 and z.std() > 0.5
+
+
+def test_generator_average_follows_the_generator(mnist_batch):
+    model = BatchNormDiscriminatorGAN(latent_dim=4, seed=0, ema_decay=0.5)
+    assert model.generator_average is not None
+    model.compile()
+    before = [w.numpy() for w in model.generator_average.weights]
+    model.train_on_batch(mnist_batch[0][:16])
+    for old, average, weight in zip(before, model.generator_average.weights, model.generator.weights):
+        np.testing.assert_allclose(average.numpy(), 0.5 * old + 0.5 * weight.numpy(), rtol=1e-5, atol=1e-6)
+    # generate samples from the average, not from the raw generator
+    z = np.zeros((2, 4), "float32")
+    expected = (np.array(model.generator_average(z, training=False)) + 1) / 2
+    np.testing.assert_allclose(model.generate(latent=z), np.clip(expected, 0, 1), atol=1e-6)
+
+
+def test_no_generator_average_by_default():
+    assert BatchNormDiscriminatorGAN(latent_dim=4).generator_average is None

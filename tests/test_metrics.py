@@ -28,11 +28,11 @@ def test_evaluator_is_accurate_on_the_test_set(real):
 
 def test_reference_order_and_real_score(real):
     images, labels = real
-    reference = metrics.real_images(2000, split="train", seed=1)
+    reference = metrics.RealReference(metrics.real_images(2000, split="train", seed=1)[0])
     scores = {
-        "real": metrics.score_images(images, labels, real=reference),
-        "blurred": metrics.score_images(metrics.box_blur(images), labels, real=reference),
-        "noise": metrics.score_images(np.random.default_rng(0).uniform(0, 1, images.shape), real=reference),
+        "real": metrics.score_images(images, labels, reference),
+        "blurred": metrics.score_images(metrics.box_blur(images), labels, reference),
+        "noise": metrics.score_images(np.random.default_rng(0).uniform(0, 1, images.shape), None, reference),
     }
     assert scores["real"]["fcd"] < scores["blurred"]["fcd"] < scores["noise"]["fcd"]
     assert scores["real"]["classifier_score"] > 9.5

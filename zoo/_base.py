@@ -88,6 +88,7 @@ class GAN(keras.Model):
         label_smoothing=0.0,
         prior="normal",
         seed=None,
+        ema_decay=0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -97,11 +98,15 @@ class GAN(keras.Model):
             raise ValueError(f"latent_dim must be a positive int, got {latent_dim!r}")
         if not 0.0 <= label_smoothing < 1.0:
             raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing!r}")
+        if not 0.0 <= ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1) (0 turns the average off), got {ema_decay!r}")
         self.latent_dim = latent_dim
         self.loss_name = loss
         self.label_smoothing = float(label_smoothing)
         self.prior = prior
         self.seed = seed
+        self.ema_decay = float(ema_decay)
+        self.generator_average = None
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
@@ -117,6 +122,7 @@ class GAN(keras.Model):
             "label_smoothing": self.label_smoothing,
             "prior": self.prior,
             "seed": self.seed,
+            "ema_decay": self.ema_decay,
         }
 
     def compile(self, g_optimizer=None, d_optimizer=None, **kwargs):
@@ -205,10 +211,28 @@ class GAN(keras.Model):
             labels = ops.reshape(ops.cast(labels, "int32"), (-1,))
         return images, labels
 
+    def track_generator_average(self):
+        """Subclasses call this once G exists: with `ema_decay` > 0, keep an exponential
+        moving average of G's weights (`generator_average`), which `generate` samples from."""
+        if self.ema_decay:
+            self.generator_average = keras.models.clone_model(self.generator)
+            self.generator_average.name = "generator_average"
+            self.generator_average.set_weights(self.generator.get_weights())
+
+    @property
+    def sampling_generator(self):
+        return self.generator_average if self.generator_average is not None else self.generator
+
+    def update_generator_average(self):
+        for average, weight in zip(self.generator_average.weights, self.generator.weights):
+            average.assign(self.ema_decay * average + (1.0 - self.ema_decay) * weight)
+
     def train_step(self, data):
         real, labels = self.unpack_batch(data)
         d_loss = self.discriminator_step(real, labels)
         g_loss = self.generator_step(real, labels)
+        if self.generator_average is not None:
+            self.update_generator_average()
         self.d_loss_tracker.update_state(d_loss)
         self.g_loss_tracker.update_state(g_loss)
         return {m.name: m.result() for m in self.metrics}
@@ -296,7 +320,7 @@ class GAN(keras.Model):
         if self._sample_fn is None:
             @tf.function(reduce_retracing=True)
             def sample(z, y):
-                images = self.generator(self.generator_inputs(z, y), training=False)
+                images = self.sampling_generator(self.generator_inputs(z, y), training=False)
                 return tf.clip_by_value((images + 1.0) * 0.5, 0.0, 1.0)
 
             self._sample_fn = sample

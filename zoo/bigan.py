@@ -44,6 +44,7 @@ class BiGAN(GAN):
         x = layers.Concatenate()([layers.Flatten()(images), latent])
         logits = mlp_logit_head(x, self.discriminator_widths, dropout)
         self.discriminator = keras.Model([images, latent], logits, name="discriminator")
+        self.track_generator_average()
         self._encode_fn = None
 
     def get_config(self):

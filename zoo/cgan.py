@@ -46,6 +46,7 @@ class ConditionalGAN(ConditionalMixin, GAN):
         x = layers.Concatenate()([layers.Flatten()(images), label_embedding(d_labels, embedding_dim)])
         logits = mlp_logit_head(x, self.discriminator_widths, dropout)
         self.discriminator = keras.Model([images, d_labels], logits, name="discriminator")
+        self.track_generator_average()
 
     def get_config(self):
         return {
@@ -60,4 +61,4 @@ class ConditionalGAN(ConditionalMixin, GAN):
 @register_model(recipe={"epochs": 30, "batch_size": 64})
 def cgan_mnist(**overrides):
     """Conditional fully connected GAN on MNIST: generate([3, 1, 4]) draws those digits."""
-    return ConditionalGAN(**{"latent_dim": 100, **overrides})
+    return ConditionalGAN(**{"latent_dim": 100, "ema_decay": 0.999, **overrides})

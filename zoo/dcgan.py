@@ -41,6 +41,7 @@ class DCGAN(GAN):
         x = layers.LeakyReLU(0.2)(x)
         logits = layers.Dense(1)(layers.Flatten()(x))
         self.discriminator = keras.Model(images, logits, name="discriminator")
+        self.track_generator_average()
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size}

@@ -45,6 +45,7 @@ class VanillaGAN(GAN):
         images = keras.Input(IMAGE_SHAPE, name="images")
         logits = mlp_logit_head(layers.Flatten()(images), self.discriminator_widths)
         self.discriminator = keras.Model(images, logits, name="discriminator")
+        self.track_generator_average()
 
     def get_config(self):
         return {
@@ -57,4 +58,4 @@ class VanillaGAN(GAN):
 @register_model(recipe={"epochs": 30, "batch_size": 64})
 def gan_mnist(**overrides):
     """Fully connected GAN (classic Keras vanilla GAN) on MNIST."""
-    return VanillaGAN(**{"latent_dim": 100, **overrides})
+    return VanillaGAN(**{"latent_dim": 100, "ema_decay": 0.999, **overrides})

@@ -77,15 +77,28 @@ def _coverage(queries, support, radii, chunk=1000):
     return float(np.concatenate(inside).mean())
 
 
-def precision_recall(real_features, fake_features, k=3):
+def precision_recall(real_features, fake_features, k=3, real_radii=None):
     """k-NN manifold precision and recall (Kynkäänniemi et al., 2019).
 
     Precision: share of fakes inside some real sample's ball reaching its k-th
     nearest real neighbour; recall: the same with the roles swapped.
+    `real_radii` may pass those real balls in when they were computed before.
     """
-    precision = _coverage(fake_features, real_features, _kth_neighbour_radii(real_features, k))
+    if real_radii is None:
+        real_radii = _kth_neighbour_radii(real_features, k)
+    precision = _coverage(fake_features, real_features, real_radii)
     recall = _coverage(real_features, fake_features, _kth_neighbour_radii(fake_features, k))
     return precision, recall
+
+
+class RealReference:
+    """Real images' manifold features and k-NN radii, computed once and shared by many scorings."""
+
+    def __init__(self, images, dataset="mnist", k=3):
+        self.dataset = dataset
+        self.k = k
+        self.manifold = load_evaluator(dataset)(images).manifold
+        self.radii = _kth_neighbour_radii(self.manifold, k)
 
 
 def real_images(n=10_000, dataset="mnist", split="train", seed=0):
@@ -97,16 +110,17 @@ def real_images(n=10_000, dataset="mnist", split="train", seed=0):
     return images[index][..., None].astype("float32") / 255.0, labels[index].astype("int32")
 
 
-def score_images(images, labels=None, real=None, dataset="mnist"):
+def score_images(images, labels=None, reference=None, dataset="mnist"):
     """Every image metric: fcd, classifier score, modes, label KL, precision/recall, class accuracy.
 
-    `real` is (real images, their labels), the reference for precision and recall.
+    `reference` (a `RealReference`) holds the real images precision and recall
+    compare with; by default as many training images as `images`.
     """
     evaluator = load_evaluator(dataset)
     features, manifold, probabilities = evaluator(images)
-    reference = real[0] if real is not None else real_images(len(images), dataset)[0]
+    reference = reference or RealReference(real_images(len(images), dataset)[0], dataset)
     score, score_std = classifier_score(probabilities)
-    precision, recall = precision_recall(evaluator(reference).manifold, manifold)
+    precision, recall = precision_recall(reference.manifold, manifold, reference.k, reference.radii)
     result = {
         "fcd": fcd(features, evaluator),
         "classifier_score": score,

@@ -86,10 +86,9 @@ def train(
     seed=None,
     tensorboard=False,
     limit=None,
-    model=None,
     verbose="auto",
 ):
-    """Train registered model `name` (or the given `model`) for `epochs` total epochs.
+    """Train registered model `name` with its recipe for `epochs` total epochs.
 
     Resumes from `out_dir` when it holds a checkpoint of an earlier run.
     Returns (model, state) where state has the loss history and wall time.
@@ -113,9 +112,8 @@ def train(
     else:
         if seed is not None:
             keras.utils.set_random_seed(seed)
-        if model is None:
-            model = entry.build(seed=seed)
-            model.compile(**recipe_optimizers(recipe))
+        model = entry.build(seed=seed)
+        model.compile(**recipe_optimizers(recipe))
         state = {
             "name": name,
             "data": str(data),
