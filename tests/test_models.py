@@ -37,7 +37,7 @@ def test_save_load_round_trip_is_compiled_and_identical(name, tmp_path, mnist_ba
     # Compiled, with the optimizer state carried over: training continues where it stopped.
     assert loaded.g_optimizer.iterations.numpy() == model.g_optimizer.iterations.numpy() == 2
     for a, b in zip(loaded.d_optimizer.variables, model.d_optimizer.variables):
-        np.testing.assert_array_equal(np.array(a), np.array(b))
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
     loaded.fit(mnist_batch[0][:32], mnist_batch[1][:32], batch_size=16, epochs=1, verbose=0)
     assert loaded.g_optimizer.iterations.numpy() == 4
 
