@@ -50,4 +50,4 @@ class DCGAN(GAN):
 @register_model(recipe={"epochs": 20, "batch_size": 64})
 def dcgan_mnist(**overrides):
     """Convolutional GAN (DCGAN) on MNIST."""
-    return DCGAN(**{"latent_dim": 64, **overrides})
+    return DCGAN(**{"latent_dim": 64, "ema_decay": 0.999, **overrides})
