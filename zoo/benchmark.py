@@ -51,14 +51,10 @@ def train_step_ms(model, batch_size=64, steps=30):
 
 
 def measure_model(model, n, seed, reference, timing=True):
-    labels = np.arange(n) % 10 if model.conditional else None
     start = time.perf_counter()
-    images = model.generate(labels if model.conditional else n, seed=seed)
+    images, labels = metrics.generate_for_scoring(model, n, seed)
     seconds = time.perf_counter() - start
-    row = {"model": model.name, **metrics.score_images(images, labels, reference)}
-    if hasattr(model, "encode"):
-        row.update(metrics.encoder_probe(model))
-        row["reconstruction_class_kept"] = metrics.reconstruction_class_kept(model)
+    row = {"model": model.name, **metrics.score_model(model, images, labels, reference)}
     counts = model.parameter_counts()
     row.update(g_params=counts["generator"], d_params=counts["discriminator"], images_per_second=n / seconds)
     if timing:

@@ -161,15 +161,25 @@ def reconstruction_class_kept(model, dataset="mnist", n=10_000):
     return class_accuracy(probabilities, labels)
 
 
-def evaluate(model, n=10_000, seed=0, dataset="mnist"):
-    """Generate `n` images with a fixed seed and score them; conditional models get balanced labels."""
+def generate_for_scoring(model, n, seed):
+    """(images, labels): `n` images with a fixed seed; conditional models get balanced labels."""
     labels = np.arange(n) % NUM_CLASSES if model.conditional else None
-    images = model.generate(labels if model.conditional else n, seed=seed)
-    result = score_images(images, labels, dataset=dataset)
+    return model.generate(labels if model.conditional else n, seed=seed), labels
+
+
+def score_model(model, images, labels=None, reference=None, dataset="mnist"):
+    """`score_images` of a model's samples, plus the encoder metrics when it has an encoder."""
+    result = score_images(images, labels, reference, dataset)
     if hasattr(model, "encode"):
         result.update(encoder_probe(model, dataset))
         result["reconstruction_class_kept"] = reconstruction_class_kept(model, dataset)
     return result
+
+
+def evaluate(model, n=10_000, seed=0, dataset="mnist"):
+    """Generate `n` images with a fixed seed and score them."""
+    images, labels = generate_for_scoring(model, n, seed)
+    return score_model(model, images, labels, dataset=dataset)
 
 
 def box_blur(images):
