@@ -105,10 +105,53 @@ def test_label_smoothing_lowers_the_real_target():
     assert smoothed > plain
 
 
+def test_least_squares_hinge_and_wasserstein_losses_match_their_formulas():
+    real, fake = np.array([[0.5], [2.0]], "float32"), np.array([[-1.5], [0.25]], "float32")
+    expected = {
+        "least_squares": (0.5 * (np.mean((real - 1) ** 2) + np.mean(fake**2)), 0.5 * np.mean((fake - 1) ** 2)),
+        "hinge": (np.mean(np.maximum(0, 1 - real)) + np.mean(np.maximum(0, 1 + fake)), -np.mean(fake)),
+        "wasserstein": (np.mean(fake) - np.mean(real), -np.mean(fake)),
+    }
+    for loss, (d_expected, g_expected) in expected.items():
+        model = BatchNormDiscriminatorGAN(latent_dim=4, loss=loss, gradient_penalty=10.0 * (loss == "wasserstein"))
+        np.testing.assert_allclose(model.discriminator_loss(real, fake), d_expected, rtol=1e-6)
+        np.testing.assert_allclose(model.generator_loss(fake), g_expected, rtol=1e-6)
+
+
+def test_gradient_penalty_is_zero_for_a_unit_slope_critic_and_works_for_any_batch():
+    model = BatchNormDiscriminatorGAN(latent_dim=4, loss="wasserstein", gradient_penalty=10.0, seed=0)
+    x = keras.Input((28, 28, 1))
+    flat = layers.Flatten()(x)
+    # D(x) = x[0] * a: gradient norm |a| everywhere, so the penalty is (|a| - 1)^2.
+    for slope, penalty in ((1.0, 0.0), (3.0, 4.0)):
+        head = layers.Dense(1, use_bias=False, kernel_initializer=keras.initializers.Constant(0.0))
+        model.discriminator = keras.Model(x, head(flat))
+        kernel = np.zeros((784, 1), "float32")
+        kernel[0] = slope
+        head.kernel.assign(kernel)
+        for batch in (1, 3, 7):
+            real = tf.random.uniform((batch, 28, 28, 1), -1, 1)
+            fake = tf.random.uniform((batch, 28, 28, 1), -1, 1)
+            value = float(model.gradient_penalty_loss(real, fake, None))
+            assert np.isfinite(value) and value == pytest.approx(penalty, abs=1e-4)
+
+
+def test_critic_steps_update_d_that_many_times_per_g_step(mnist_batch):
+    model = BatchNormDiscriminatorGAN(latent_dim=4, loss="wasserstein", gradient_penalty=10.0, critic_steps=3, seed=0)
+    model.compile()
+    history = model.fit(mnist_batch[0], batch_size=32, epochs=2, verbose=0).history
+    assert model.d_optimizer.iterations.numpy() == 12 and model.g_optimizer.iterations.numpy() == 4
+    assert np.isfinite(history["d_loss"]).all() and np.isfinite(history["g_loss"]).all()
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"loss": "hinge"}, "loss='hinge'"),
+        ({"loss": "relativistic"}, "loss='relativistic'"),
+        ({"loss": "wasserstein"}, "gradient_penalty"),
+        ({"gradient_penalty": -1.0}, "gradient_penalty"),
+        ({"critic_steps": 0}, "critic_steps"),
+        ({"frozen_discriminator_layers": -1}, "frozen_discriminator_layers"),
         ({"prior": "cauchy"}, "prior='cauchy'"),
         ({"latent_dim": 0}, "latent_dim"),
         ({"label_smoothing": 1.5}, "label_smoothing"),

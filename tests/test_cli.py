@@ -11,7 +11,7 @@ from zoo.cli import main
 
 def test_list_and_info(capsys):
     assert main(["list"]) == 0
-    assert capsys.readouterr().out.split() == ["bigan-mnist", "cgan-mnist", "dcgan-mnist", "gan-mnist"]
+    assert capsys.readouterr().out.split() == ["bigan-mnist", "cgan-mnist", "dcgan-mnist", "gan-mnist", "lsgan-mnist"]
     assert main(["info", "cgan-mnist"]) == 0
     meta = json.loads(capsys.readouterr().out)
     assert meta["name"] == "cgan-mnist" and meta["pretrained"]

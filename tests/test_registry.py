@@ -7,7 +7,7 @@ from zoo import _registry
 
 
 def test_list_models_has_the_seed_variants():
-    assert zoo.list_models() == ["bigan-mnist", "cgan-mnist", "dcgan-mnist", "gan-mnist"]
+    assert zoo.list_models() == ["bigan-mnist", "cgan-mnist", "dcgan-mnist", "gan-mnist", "lsgan-mnist"]
     assert zoo.list_models("*c*gan-mnist") == ["cgan-mnist", "dcgan-mnist"]
     assert zoo.list_models("nothing*") == []
 

@@ -12,8 +12,11 @@ from zoo._base import GAN  # noqa: E402
 from zoo._registry import info, list_models, load, register_model  # noqa: E402
 
 # Importing a family module registers its models.
-from zoo import bigan, cgan, dcgan, gan  # noqa: E402,F401
+from zoo import bigan, cgan, dcgan, gan, lsgan  # noqa: E402,F401
 from zoo.benchmark import benchmark  # noqa: E402
+from zoo.latent import interpolate, save_walk  # noqa: E402
 
-__all__ = ["GAN", "benchmark", "data", "info", "list_models", "load", "metrics", "register_model"]
+__all__ = [
+    "GAN", "benchmark", "data", "info", "interpolate", "list_models", "load", "metrics", "register_model", "save_walk",
+]
 __version__ = "0.1.0"

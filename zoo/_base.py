@@ -6,14 +6,16 @@ generator step backpropagates through D (run in inference mode, so D's
 batch-norm statistics stay untouched) and updates only G.
 """
 
+import os
+
 import numpy as np
 import keras
 import tensorflow as tf
-from keras import ops
+from keras import layers, ops
 
 IMAGE_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
-LOSSES = ("minimax", "non_saturating")
+LOSSES = ("minimax", "non_saturating", "least_squares", "hinge", "wasserstein")
 PRIORS = ("normal", "uniform")
 
 
@@ -22,11 +24,21 @@ def _check_choice(name, value, choices):
         raise ValueError(f"{name}={value!r} is not valid; choose one of {list(choices)}")
 
 
-def check_images(images, what="images"):
-    """Return `images` as float32 (N, 28, 28, 1) in [0, 1], or raise ValueError."""
-    array = np.asarray(images)
-    if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
-        raise ValueError(f"{what} must be a numeric array, got dtype {array.dtype}")
+def _as_array(values, what):
+    """np.asarray(values), with the errors of unconvertible input as one clear ValueError."""
+    try:
+        return np.asarray(values)
+    except (MemoryError, OverflowError):  # e.g. range(10**12)
+        raise ValueError(f"{what} are too many to hold in memory") from None
+    except (ValueError, TypeError) as error:  # ragged nesting, odd objects
+        raise ValueError(f"{what} cannot be read as an array: {error}") from None
+
+
+def _image_array(images, what):
+    """`images` as a non-empty numeric array of shape (N, 28, 28, 1), not yet rescaled."""
+    array = _as_array(images, what)
+    if array.dtype.kind not in "biuf":  # bool, int, uint, float: no complex, dates, strings, objects
+        raise ValueError(f"{what} must be a numeric array (int or float), got dtype {array.dtype}")
     if array.ndim == 3:
         array = array[..., None]
     if array.ndim != 4 or array.shape[1:] != IMAGE_SHAPE:
@@ -35,35 +47,103 @@ def check_images(images, what="images"):
         )
     if len(array) == 0:
         raise ValueError(f"{what} is empty")
-    if np.issubdtype(array.dtype, np.integer):
-        array = array.astype("float32") / 255.0
-    array = array.astype("float32")
+    return array
+
+
+def _check_range(array, what, low, high, hint):
+    """Raise ValueError unless every value of float `array` is finite and in [low, high]."""
     if not np.isfinite(array).all():
         raise ValueError(f"{what} contains NaN or infinite values")
-    if array.min() < 0.0 or array.max() > 1.0:
+    if array.min() < low or array.max() > high:
         raise ValueError(
-            f"{what} float values must lie in [0, 1], got [{array.min():g}, {array.max():g}]"
-            " (divide 0-255 pixel values by 255)"
+            f"{what} float values must lie in [{low:g}, {high:g}], "
+            f"got [{array.min():g}, {array.max():g}] ({hint})"
         )
-    return array
+
+
+def check_images(images, what="images"):
+    """Return `images` as float32 (N, 28, 28, 1) in [0, 1], or raise ValueError.
+
+    Integer images are pixel values 0-255; float images are already in [0, 1].
+    """
+    array = _image_array(images, what)
+    if array.dtype.kind in "iu":
+        if array.min() < 0 or array.max() > 255:
+            raise ValueError(f"{what} integer pixel values must lie in 0-255, got [{array.min()}, {array.max()}]")
+        return array.astype("float32") / 255.0
+    _check_range(array, what, 0.0, 1.0, "divide 0-255 pixel values by 255")  # before a cast could overflow
+    return array.astype("float32")
+
+
+def check_training_images(images, what="images"):
+    """Return `images` as float32 (N, 28, 28, 1) in [-1, 1], the range the models train on."""
+    array = _image_array(images, what)
+    if array.dtype.kind != "f":
+        raise ValueError(
+            f"{what} to fit on must be floats scaled to [-1, 1] (pixels / 127.5 - 1), got dtype {array.dtype}; "
+            "zoo.data.load(images) does the scaling"
+        )
+    _check_range(array, what, -1.0, 1.0, "scale 0-255 pixel values with pixels / 127.5 - 1")
+    return array.astype("float32")
 
 
 def check_labels(labels):
     """Return `labels` as an int32 vector of digits 0-9, or raise ValueError."""
-    array = np.asarray(labels)
+    array = _as_array(labels, "labels")
     if array.ndim == 0:
         array = array.reshape(1)
     if array.ndim != 1 or len(array) == 0:
         raise ValueError(f"labels must be a non-empty list of class ids 0-9, got shape {array.shape}")
-    if not np.issubdtype(array.dtype, np.integer):
-        if np.issubdtype(array.dtype, np.floating) and np.all(np.isfinite(array)) and np.all(array == np.round(array)):
-            array = array.astype("int64")
-        else:
-            raise ValueError(f"labels must be integers 0-{NUM_CLASSES - 1}, got {array[:5].tolist()}...")
-    bad = array[(array < 0) | (array >= NUM_CLASSES)]
+    integral = array.dtype.kind in "iu" or (
+        array.dtype.kind == "f" and np.all(np.isfinite(array)) and np.all(array == np.round(array))
+    )
+    if not integral:
+        raise ValueError(f"labels must be integers 0-{NUM_CLASSES - 1}, got {array[:5].tolist()}...")
+    bad = array[(array < 0) | (array >= NUM_CLASSES)]  # checked before the cast, which could wrap around
     if len(bad):
-        raise ValueError(f"label {int(bad[0])} is outside 0-{NUM_CLASSES - 1}")
+        raise ValueError(f"label {bad[0]:g} is outside 0-{NUM_CLASSES - 1}")
     return array.astype("int32")
+
+
+IMAGE_BYTES = 4 * int(np.prod(IMAGE_SHAPE))  # one float32 image
+
+
+def max_images():
+    """How many float32 images fit in this machine's physical memory: `generate` refuses more."""
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows): assume 64 GiB
+        memory = 64 * 2**30
+    return memory // IMAGE_BYTES
+
+
+def check_positive_int(name, value):
+    """Return `value` as an int if it is a positive integer (not a bool), else raise ValueError."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return int(value)
+
+
+def replicas_in_sync():
+    """How many replicas the current `tf.distribute` strategy trains on (1 without one)."""
+    return tf.distribute.get_strategy().num_replicas_in_sync
+
+
+def batch_norm(**kwargs):
+    """Batch norm that, when built under a multi-replica strategy, normalises over the
+    global batch (synchronised statistics), so a distributed step equals a single-device one."""
+    return layers.BatchNormalization(synchronized=replicas_in_sync() > 1, **kwargs)
+
+
+def freeze_layers(network, count):
+    """Freeze the first `count` layers of `network` that have weights (inputs first)."""
+    weighted = [layer for layer in network.layers if layer.weights]
+    if not count < len(weighted):
+        raise ValueError(
+            f"can freeze 0 to {len(weighted) - 1} of {network.name}'s {len(weighted)} weighted layers, got {count}"
+        )
+    for layer in weighted[:count]:
+        layer.trainable = False
 
 
 def default_optimizer():
@@ -89,6 +169,9 @@ class GAN(keras.Model):
         prior="normal",
         seed=None,
         ema_decay=0.0,
+        gradient_penalty=0.0,
+        critic_steps=1,
+        frozen_discriminator_layers=0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -100,12 +183,24 @@ class GAN(keras.Model):
             raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing!r}")
         if not 0.0 <= ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1) (0 turns the average off), got {ema_decay!r}")
+        if not gradient_penalty >= 0.0:
+            raise ValueError(f"gradient_penalty must be >= 0 (0 turns it off), got {gradient_penalty!r}")
+        if isinstance(critic_steps, bool) or not isinstance(critic_steps, int) or critic_steps < 1:
+            raise ValueError(f"critic_steps must be an int >= 1, got {critic_steps!r}")
+        if isinstance(frozen_discriminator_layers, bool) or not isinstance(frozen_discriminator_layers, int) \
+                or frozen_discriminator_layers < 0:
+            raise ValueError(f"frozen_discriminator_layers must be an int >= 0, got {frozen_discriminator_layers!r}")
+        if loss == "wasserstein" and not gradient_penalty:
+            raise ValueError("loss='wasserstein' needs a Lipschitz critic: set gradient_penalty (10 is usual)")
         self.latent_dim = latent_dim
         self.loss_name = loss
         self.label_smoothing = float(label_smoothing)
         self.prior = prior
         self.seed = seed
         self.ema_decay = float(ema_decay)
+        self.gradient_penalty = float(gradient_penalty)
+        self.critic_steps = critic_steps
+        self.frozen_discriminator_layers = frozen_discriminator_layers
         self.generator_average = None
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
@@ -123,10 +218,18 @@ class GAN(keras.Model):
             "prior": self.prior,
             "seed": self.seed,
             "ema_decay": self.ema_decay,
+            "gradient_penalty": self.gradient_penalty,
+            "critic_steps": self.critic_steps,
+            "frozen_discriminator_layers": self.frozen_discriminator_layers,
         }
 
     def compile(self, g_optimizer=None, d_optimizer=None, **kwargs):
-        """`g_optimizer` / `d_optimizer` default to Adam(2e-4, beta_1=0.5)."""
+        """`g_optimizer` / `d_optimizer` default to Adam(2e-4, beta_1=0.5).
+
+        The first `frozen_discriminator_layers` weighted layers of D are frozen
+        here (for fine-tuning), before the optimizers collect their variables.
+        """
+        freeze_layers(self.discriminator, self.frozen_discriminator_layers)
         kwargs.setdefault("optimizer", None)
         super().compile(**kwargs)
         self.g_optimizer = g_optimizer or default_optimizer()
@@ -134,6 +237,10 @@ class GAN(keras.Model):
         self._compile_kwargs = {
             k: kwargs[k] for k in ("steps_per_execution", "jit_compile") if k in kwargs
         }
+        # Create the optimizer slots now, not lazily inside the first traced step:
+        # under tf.distribute, variables must not be created in a replica context.
+        self.g_optimizer.build(self.generator_variables)
+        self.d_optimizer.build(self.discriminator.trainable_variables)
 
     def get_compile_config(self):
         return {
@@ -147,9 +254,6 @@ class GAN(keras.Model):
         g_optimizer = keras.optimizers.deserialize(config.pop("g_optimizer"))
         d_optimizer = keras.optimizers.deserialize(config.pop("d_optimizer"))
         self.compile(g_optimizer=g_optimizer, d_optimizer=d_optimizer, **config)
-        # Build the slots now so that a saved optimizer state can be loaded into them.
-        self.g_optimizer.build(self.generator_variables)
-        self.d_optimizer.build(self.discriminator.trainable_variables)
 
     @property
     def metrics(self):
@@ -172,14 +276,30 @@ class GAN(keras.Model):
 
     def sample_latent(self, batch_size):
         shape = (batch_size, self.latent_dim)
+        context = tf.distribute.get_replica_context()
+        if context is not None and context.num_replicas_in_sync > 1:
+            # Every replica must draw different noise: fold its id into the seed.
+            seed = self.seed_generator.next()
+            offset = tf.cast(context.replica_id_in_sync_group, seed.dtype) * 7919
+            seed = seed + tf.stack([offset, tf.zeros_like(offset)])
+            if self.prior == "uniform":
+                return tf.random.stateless_uniform(shape, seed, -1.0, 1.0)
+            return tf.random.stateless_normal(shape, seed)
         if self.prior == "uniform":
             return keras.random.uniform(shape, -1.0, 1.0, seed=self.seed_generator)
         return keras.random.normal(shape, seed=self.seed_generator)
 
     # ----------------------------------------------------------- losses
     def discriminator_loss(self, real_logits, fake_logits):
-        # Binary cross-entropy on logits: BCE(t, l) = softplus(l) - t * l.
+        """D's loss on its raw outputs (logits, scores or critic values, by `loss`)."""
         real_target = 1.0 - self.label_smoothing
+        if self.loss_name == "least_squares":  # LSGAN: real -> 1, fake -> 0
+            return 0.5 * (ops.mean(ops.square(real_logits - real_target)) + ops.mean(ops.square(fake_logits)))
+        if self.loss_name == "hinge":
+            return ops.mean(ops.relu(real_target - real_logits)) + ops.mean(ops.relu(1.0 + fake_logits))
+        if self.loss_name == "wasserstein":  # the critic's estimate of -W(real, fake)
+            return ops.mean(fake_logits) - ops.mean(real_logits)
+        # Binary cross-entropy on logits: BCE(t, l) = softplus(l) - t * l.
         real = ops.mean(ops.softplus(real_logits) - real_target * real_logits)
         fake = ops.mean(ops.softplus(fake_logits))
         return real + fake
@@ -187,9 +307,99 @@ class GAN(keras.Model):
     def generator_loss(self, fake_logits):
         if self.loss_name == "minimax":
             return -ops.mean(ops.softplus(fake_logits))  # minimise log(1 - D(G(z)))
+        if self.loss_name == "least_squares":
+            return 0.5 * ops.mean(ops.square(fake_logits - 1.0))
+        if self.loss_name in ("hinge", "wasserstein"):
+            return -ops.mean(fake_logits)
         return ops.mean(ops.softplus(-fake_logits))  # maximise log D(G(z))
 
+    def gradient_penalty_loss(self, real, fake, labels):
+        """WGAN-GP: (|grad D(x_hat)| - 1)^2 at x_hat between real and fake, one mixing weight per sample."""
+        alpha = keras.random.uniform((ops.shape(real)[0], 1, 1, 1), seed=self.seed_generator)
+        mixed = alpha * real + (1.0 - alpha) * fake
+        with tf.GradientTape() as tape:
+            tape.watch(mixed)
+            logits = self.discriminator(self.discriminator_inputs(mixed, labels), training=True)
+        gradients = tape.gradient(logits, mixed)
+        norms = ops.sqrt(ops.sum(ops.square(gradients), axis=(1, 2, 3)) + 1e-12)  # eps: no NaN at 0
+        return ops.mean(ops.square(norms - 1.0))
+
     # ---------------------------------------------------------- training
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """`keras.Model.fit`, with the data checked first, so that bad data fails with a
+        ValueError saying what is wrong rather than a TensorFlow error from inside a step.
+
+        x: a `tf.data.Dataset` of image or (images, labels) batches (`zoo.data.load` makes
+        one), or images as a float array (N, 28, 28[, 1]) scaled to [-1, 1], with their
+        labels as `y` (or `x=(images, labels)`); conditional models need the labels.
+        Generators, `keras.utils.PyDataset`s and distributed datasets are passed on unchecked.
+        """
+        if isinstance(x, tf.data.Dataset):
+            self._check_dataset(x)
+        elif not (isinstance(x, keras.utils.PyDataset) or hasattr(x, "__next__") or hasattr(x, "element_spec")):
+            x, y = self._check_arrays(x, y)
+        return super().fit(x, y, *args, **kwargs)
+
+    def _check_arrays(self, x, y):
+        """(images, labels) of array input to `fit`, validated, or raise ValueError / TypeError."""
+        if x is None or isinstance(x, (str, bytes, os.PathLike)):
+            hint = f"; load a data set with zoo.data.load({str(x)!r})" if x is not None else ""
+            raise TypeError(f"fit takes an image array or a tf.data.Dataset, got {type(x).__name__} {x!r:.80}{hint}")
+        images, labels = x, y
+        # A tuple, or a list of an image array (and a label array), is (images, labels) as in a
+        # dataset's batches; any other list is the images themselves, as nested lists.
+        pair = isinstance(x, (tuple, list)) and len(x) in (1, 2)
+        if pair and isinstance(x, list):
+            pair = (tf.is_tensor(x[0]) or isinstance(x[0], np.ndarray)) and len(x[0].shape) >= 3
+        if pair:
+            if y is not None:
+                raise ValueError("fit got labels twice: both in x=(images, labels) and as y")
+            images, labels = x[0], (x[1] if len(x) == 2 else None)
+        images = check_training_images(images)
+        if labels is not None:
+            labels = check_labels(labels)
+            if len(labels) != len(images):
+                raise ValueError(f"got {len(images)} images but {len(labels)} labels")
+        elif self.conditional:
+            raise ValueError(f"{self.name} is conditional: fit it on images and their labels, e.g. fit(images, labels)")
+        return images, labels
+
+    def _check_dataset(self, dataset):
+        """Check a dataset's element spec (shapes and dtypes) without reading it."""
+        images, labels, _ = keras.utils.unpack_x_y_sample_weight(dataset.element_spec)
+        if isinstance(images, (tuple, list)):
+            images, labels = images[0], (images[1] if len(images) > 1 else labels)
+        if not isinstance(images, tf.TensorSpec):
+            raise TypeError(f"{self.name} trains on datasets of image tensors, got elements {dataset.element_spec}")
+        shape, dtype = images.shape, images.dtype
+        if not (dtype.is_floating or dtype.is_integer) or not (
+            shape[1:].is_compatible_with(IMAGE_SHAPE) or shape[1:].is_compatible_with(IMAGE_SHAPE[:2])
+        ):
+            raise ValueError(
+                f"{self.name} trains on batches of float images (B, 28, 28, 1) scaled to [-1, 1] "
+                f"(see zoo.data.load); the dataset yields {dtype.name} {shape}"
+            )
+        if labels is None and self.conditional:
+            raise ValueError(
+                f"{self.name} is conditional: fit it on (images, labels) batches, "
+                "e.g. zoo.data.load('mnist', labels=True)"
+            )
+        if labels is not None and not (
+            isinstance(labels, tf.TensorSpec) and (labels.dtype.is_integer or labels.dtype.is_floating)
+        ):
+            raise ValueError(f"labels must be integer class ids 0-{NUM_CLASSES - 1}, the dataset yields {labels}")
+        if int(dataset.cardinality()) == 0:
+            raise ValueError("the dataset is empty (no batches: fewer elements than batch_size with drop_remainder?)")
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Under a strategy Keras reduces one batch across replicas to build unbuilt
+        # parts; that reduce fails under MultiWorkerMirroredStrategy (PerReplica to
+        # Tensor). A GAN's networks and optimizers are built before fit: skip it.
+        if self._distribute_strategy is not None and all(layer.built for layer in self._flatten_layers()):
+            with self.distribute_strategy.scope():
+                return self._symbolic_build(data_batch=None)
+        return super()._maybe_symbolic_build(iterator, data_batch)
+
     def unpack_batch(self, data):
         images, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
         if isinstance(images, (tuple, list)):
@@ -229,13 +439,22 @@ class GAN(keras.Model):
 
     def train_step(self, data):
         real, labels = self.unpack_batch(data)
-        d_loss = self.discriminator_step(real, labels)
+        for _ in range(self.critic_steps):
+            d_loss = self.discriminator_step(real, labels)
         g_loss = self.generator_step(real, labels)
         if self.generator_average is not None:
             self.update_generator_average()
         self.d_loss_tracker.update_state(d_loss)
         self.g_loss_tracker.update_state(g_loss)
-        return {m.name: m.result() for m in self.metrics}
+        logs = {m.name: m.result() for m in self.metrics}
+        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras reduces multi-worker logs with a mean over axis 0, which a scalar lacks.
+            logs = {name: ops.reshape(value, (1,)) for name, value in logs.items()}
+        return logs
+
+    # Each step returns its loss as the mean over this replica's batch; the gradient is
+    # taken of that loss divided by the number of replicas, because the optimizer sums
+    # gradients over replicas: the update is then the one of the mean over the global batch.
 
     def discriminator_step(self, real, labels):
         """One update of D's weights only, on a real batch against a generated one."""
@@ -245,6 +464,8 @@ class GAN(keras.Model):
             real_logits = self.discriminator(self.discriminator_inputs(real, labels), training=True)
             fake_logits = self.discriminator(self.discriminator_inputs(fake, labels), training=True)
             d_loss = self.discriminator_loss(real_logits, fake_logits)
+            if self.gradient_penalty:
+                d_loss += self.gradient_penalty * self.gradient_penalty_loss(real, fake, labels)
         return self._apply(self.d_optimizer, tape, d_loss, self.discriminator.trainable_variables)
 
     def generator_step(self, real, labels):
@@ -259,7 +480,9 @@ class GAN(keras.Model):
 
     @staticmethod
     def _apply(optimizer, tape, loss, variables):
-        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        with tape:
+            scaled = loss / replicas_in_sync() if replicas_in_sync() > 1 else loss
+        optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
         return loss
 
     # -------------------------------------------------------- generation
@@ -272,7 +495,7 @@ class GAN(keras.Model):
         """
         labels = None
         if self.conditional:
-            if n is None or isinstance(n, (int, np.integer)):
+            if n is None or isinstance(n, (int, float, np.number, np.bool_)):
                 raise ValueError(
                     f"{self.name} is conditional: pass the digits to draw, e.g. generate([3, 1, 4]), not {n!r}"
                 )
@@ -289,20 +512,32 @@ class GAN(keras.Model):
                 raise ValueError(f"n must be a positive count, got {n}")
             count = int(n)
         if latent is not None:
-            latent = np.asarray(latent, dtype="float32")
-            if latent.ndim != 2 or latent.shape[1] != self.latent_dim:
+            latent = _as_array(latent, "latent")
+            if latent.dtype.kind not in "biuf":
+                raise ValueError(f"latent must be a numeric array, got dtype {latent.dtype}")
+            if latent.ndim != 2 or latent.shape[1] != self.latent_dim or len(latent) == 0:
                 raise ValueError(
-                    f"latent must have shape (N, {self.latent_dim}) for {self.name}, got {latent.shape}"
+                    f"latent must have shape (N, {self.latent_dim}), N > 0, for {self.name}, got {latent.shape}"
                 )
+            with np.errstate(over="ignore"):  # float64 beyond float32's range becomes inf, refused below
+                latent = latent.astype("float32")
             if not np.isfinite(latent).all():
-                raise ValueError("latent contains NaN or infinite values")
+                raise ValueError("latent contains NaN or infinite values (or values beyond float32)")
             if n is not None and count != len(latent):
                 raise ValueError(f"got {count} {'labels' if self.conditional else 'images'} but {len(latent)} latent vectors")
             count = len(latent)
-        if not isinstance(batch_size, int) or batch_size <= 0:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-
-        rng = np.random.default_rng(seed)
+        batch_size = check_positive_int("batch_size", batch_size)
+        limit = max_images()
+        if count > limit:
+            chunks = "labels[i : i + 10_000]" if self.conditional else "10_000"
+            raise ValueError(
+                f"{count} images would take {count * IMAGE_BYTES / 2**30:,.0f} GiB, more than this machine's memory "
+                f"holds ({limit:,} images); generate them in chunks, e.g. generate({chunks}, seed=i) in a loop"
+            )
+        try:
+            rng = np.random.default_rng(seed)
+        except (TypeError, ValueError):
+            raise ValueError(f"seed must be None or a non-negative int, got {seed!r}") from None
         out = np.empty((count,) + IMAGE_SHAPE, dtype="float32")
         for start in range(0, count, batch_size):
             stop = min(start + batch_size, count)

@@ -11,8 +11,9 @@ import keras
 import tensorflow as tf
 from keras import layers
 
-from zoo._base import GAN, IMAGE_SHAPE, check_images
+from zoo._base import GAN, IMAGE_SHAPE, batch_norm, check_images, check_positive_int
 from zoo._registry import register_model
+from zoo.dcgan import conv_features, conv_image_head
 from zoo.gan import mlp_image_head, mlp_logit_head
 
 
@@ -22,26 +23,37 @@ class BiGAN(GAN):
 
     network_names = ("generator", "encoder", "discriminator")
 
-    def __init__(self, widths=(512, 512), discriminator_widths=(1024, 512), dropout=0.2, **kwargs):
+    def __init__(self, widths=(512, 512), discriminator_widths=(1024, 512), dropout=0.2, filters=0, **kwargs):
         super().__init__(**kwargs)
+        if self.gradient_penalty:
+            raise ValueError("BiGAN's joint discriminator has no gradient penalty; use another loss than 'wasserstein'")
         self.widths = tuple(widths)
         self.discriminator_widths = tuple(discriminator_widths)
         self.dropout = dropout
+        self.filters = filters  # 0: fully connected networks; > 0: DCGAN-style convolutions this wide
 
         latent = keras.Input((self.latent_dim,), name="latent")
-        self.generator = keras.Model(latent, mlp_image_head(latent, self.widths), name="generator")
+        if filters:
+            image = conv_image_head(latent, filters, 4)
+        else:
+            image = mlp_image_head(latent, self.widths)
+        self.generator = keras.Model(latent, image, name="generator")
 
         images = keras.Input(IMAGE_SHAPE, name="images")
-        x = layers.Flatten()(images)
-        for width in self.widths:
-            x = layers.Dense(width)(x)
-            x = layers.LeakyReLU(0.2)(x)
-            x = layers.BatchNormalization(momentum=0.8)(x)
+        if filters:
+            x = conv_features(images, filters, 4, self.widths[-1])
+        else:
+            x = layers.Flatten()(images)
+            for width in self.widths:
+                x = layers.Dense(width)(x)
+                x = layers.LeakyReLU(0.2)(x)
+                x = batch_norm(momentum=0.8)(x)
         self.encoder = keras.Model(images, layers.Dense(self.latent_dim)(x), name="encoder")
 
         images = keras.Input(IMAGE_SHAPE, name="images")
         latent = keras.Input((self.latent_dim,), name="latent")
-        x = layers.Concatenate()([layers.Flatten()(images), latent])
+        image_features = conv_features(images, filters, 4, self.widths[-1]) if filters else layers.Flatten()(images)
+        x = layers.Concatenate()([image_features, latent])
         logits = mlp_logit_head(x, self.discriminator_widths, dropout)
         self.discriminator = keras.Model([images, latent], logits, name="discriminator")
         self.track_generator_average()
@@ -53,6 +65,7 @@ class BiGAN(GAN):
             "widths": list(self.widths),
             "discriminator_widths": list(self.discriminator_widths),
             "dropout": self.dropout,
+            "filters": self.filters,
         }
 
     @property
@@ -84,6 +97,7 @@ class BiGAN(GAN):
     def encode(self, images, batch_size=1000):
         """Latent vectors (N, latent_dim) of images (N, 28, 28[, 1]) in [0, 1]."""
         images = check_images(images)
+        batch_size = check_positive_int("batch_size", batch_size)
         if self._encode_fn is None:
             self._encode_fn = tf.function(lambda x: self.encoder(x * 2.0 - 1.0, training=False))
         return np.concatenate(
@@ -94,4 +108,4 @@ class BiGAN(GAN):
 @register_model(recipe={"epochs": 30, "batch_size": 64})
 def bigan_mnist(**overrides):
     """BiGAN (adversarially learned inference) on MNIST, with an encoder."""
-    return BiGAN(**{"latent_dim": 64, **overrides})
+    return BiGAN(**{"latent_dim": 64, "ema_decay": 0.999, **overrides})

@@ -1,4 +1,4 @@
-"""The `zoo` command line: list, info, generate, train, bench, evaluate."""
+"""The `zoo` command line: list, info, generate, train, finetune, walk, bench, evaluate."""
 
 import argparse
 import json
@@ -8,14 +8,14 @@ from pathlib import Path
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line and exit code 2, as argparse does, without the usage dump
-        self.exit(2, f"zoo: error: {message}\n")
+        self.exit(2, f"zoo: error: {' '.join(message.split())}\n")
 
 
 def parse_labels(text):
     """'0123456789' or '3,1,4' -> [0, 1, ..., 9] / [3, 1, 4]."""
-    parts = text.split(",") if "," in text else list(text)
-    if not parts or not all(p.strip().isdigit() for p in parts):
-        raise argparse.ArgumentTypeError(f"labels must be digits like 0123456789 or 3,1,4, got {text!r}")
+    parts = [p.strip() for p in text.split(",")] if "," in text else list(text)
+    if not parts or not all(len(p) == 1 and p in "0123456789" for p in parts):
+        raise argparse.ArgumentTypeError(f"labels must be digits 0-9 like 0123456789 or 3,1,4, got {text!r}")
     return [int(p) for p in parts]
 
 
@@ -27,6 +27,40 @@ def positive_int(text):
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
     return value
+
+
+def seed_int(text):
+    """A random seed: an integer 0 to 2**32 - 1, as numpy's seeding takes."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"expected a seed 0 to {2**32 - 1}, got {text!r}")
+    return value
+
+
+def positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
+def add_training_arguments(p):
+    p.add_argument("name")
+    p.add_argument("--epochs", type=positive_int, required=True, help="total epochs (a rerun continues)")
+    p.add_argument("--data", help="mnist, fashion_mnist or FILE.npz (default: the model's data set)")
+    p.add_argument("--out", required=True, help="run directory: checkpoint, samples, losses.png, progress.gif")
+    p.add_argument("--batch-size", type=positive_int)
+    p.add_argument("--seed", type=seed_int)
+    p.add_argument("--limit", type=positive_int, help="use only the first N images")
+    p.add_argument("--tensorboard", action="store_true", help="also log to OUT/tensorboard")
+    p.add_argument("--g-lr", type=positive_float, help="generator learning rate (default: the recipe's)")
+    p.add_argument("--d-lr", type=positive_float, help="discriminator learning rate (default: the recipe's)")
 
 
 def build_parser():
@@ -44,34 +78,43 @@ def build_parser():
     what = p.add_mutually_exclusive_group()
     what.add_argument("-n", type=positive_int, help="how many images (unconditional models; default 16)")
     what.add_argument("--labels", type=parse_labels, help="digits to draw (conditional models), e.g. 0123456789")
-    p.add_argument("--seed", type=int, help="make the images reproducible")
+    p.add_argument("--seed", type=seed_int, help="make the images reproducible")
     p.add_argument("--out", required=True, help="FILE.png (grid) or FILE.npz (images, labels)")
     p.add_argument("--weights", help="a .keras file to use instead of the pretrained weights")
 
     p = commands.add_parser("train", help="train (resumable) with sample grids, loss curve and GIF")
-    p.add_argument("name")
-    p.add_argument("--epochs", type=positive_int, required=True, help="total epochs (a rerun continues)")
-    p.add_argument("--data", help="mnist, fashion_mnist or FILE.npz (default: the model's data set)")
-    p.add_argument("--out", required=True, help="run directory: checkpoint, samples, losses.png, progress.gif")
-    p.add_argument("--batch-size", type=positive_int)
-    p.add_argument("--seed", type=int)
-    p.add_argument("--limit", type=positive_int, help="use only the first N images")
-    p.add_argument("--tensorboard", action="store_true", help="also log to OUT/tensorboard")
+    add_training_arguments(p)
+    p.add_argument("--strategy", choices=["default", "mirrored", "multiworker"], default="default",
+                   help="tf.distribute: mirrored = all local devices; multiworker = the machines in TF_CONFIG")
+    p.add_argument("--deterministic", action="store_true", help="TensorFlow op determinism (with --seed: same losses)")
+
+    p = commands.add_parser("finetune", help="continue training the pretrained weights on other data (resumable)")
+    add_training_arguments(p)
+    p.add_argument("--freeze-d-layers", type=int, default=0, metavar="K",
+                   help="keep the first K weighted layers of the discriminator fixed")
 
     p = commands.add_parser("bench", help="score variants side by side: results.md, results.csv, samples.png")
     p.add_argument("names", nargs="*", help="models to score (default: all)")
     p.add_argument("--out", required=True, help="directory for the results")
     p.add_argument("-n", type=positive_int, default=10_000, help="generated images per model (default 10000)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_int, default=0)
     p.add_argument("--no-references", action="store_true", help="skip the real/blurred/noise rows")
     p.add_argument("--no-baseline", action="store_true", help="skip the classic Keras loop row")
     p.add_argument("--no-timing", action="store_true", help="skip the training-step timing")
     p.add_argument("--write-metadata", action="store_true", help="record the metrics in weights/NAME.json")
 
+    p = commands.add_parser("walk", help="animated GIF of a walk through latent space")
+    p.add_argument("name")
+    p.add_argument("--out", required=True, help="FILE.gif")
+    p.add_argument("--frames", type=positive_int, default=48)
+    p.add_argument("--walkers", type=positive_int, default=16, help="parallel walks in each frame")
+    p.add_argument("--seed", type=seed_int, default=0)
+    p.add_argument("--classes", type=parse_labels, help="conditional models: digits to go through, e.g. 38 (default 0-9)")
+
     p = commands.add_parser("evaluate", help="score one model (registered name or .keras file)")
     p.add_argument("model", help="NAME or FILE.keras")
     p.add_argument("-n", type=positive_int, default=10_000)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_int, default=0)
     return parser
 
 
@@ -79,9 +122,29 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (ValueError, FileNotFoundError) as error:
-        print(f"zoo: error: {error}", file=sys.stderr)
+    except (ValueError, OSError) as error:  # bad input, missing or unwritable files
+        message = " ".join(str(error).split())  # one line, whatever the message
+        print(f"zoo: error: {message}", file=sys.stderr)
         return 2
+
+
+def load_model_file(path):
+    """A zoo GAN saved as a .keras file, or ValueError / FileNotFoundError saying why not."""
+    import keras
+
+    from zoo._base import GAN
+
+    if not str(path).endswith(".keras"):
+        raise ValueError(f"model file {path} must be a .keras file (saved with model.save)")
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"model file {path} does not exist")
+    try:
+        model = keras.saving.load_model(path, safe_mode=True)
+    except Exception as error:  # a damaged or foreign file fails in zipfile, h5py, json, keras...
+        raise ValueError(f"cannot load {path}: {type(error).__name__}: {error}") from None
+    if not isinstance(model, GAN):
+        raise ValueError(f"{path} holds a {type(model).__name__}, not a zoo GAN")
+    return model
 
 
 def cmd_list(args):
@@ -110,9 +173,7 @@ def cmd_generate(args):
         raise ValueError(f"--out must end in .png or .npz, got {out.name!r}")
     zoo.info(args.name)  # unknown names fail here, before any loading
     if args.weights:
-        import keras
-
-        model = keras.saving.load_model(args.weights, safe_mode=True)
+        model = load_model_file(args.weights)
     else:
         model = zoo.load(args.name, compile=False)
     if model.conditional:
@@ -136,18 +197,35 @@ def cmd_generate(args):
 
 
 def cmd_train(args):
-    from zoo.training import train
+    from zoo.training import TrainingDiverged, make_strategy, train
 
-    train(
-        args.name,
-        epochs=args.epochs,
-        data=args.data,
-        out_dir=args.out,
-        batch_size=args.batch_size,
-        seed=args.seed,
-        tensorboard=args.tensorboard,
-        limit=args.limit,
-    )
+    finetune = args.command == "finetune"
+    if finetune:
+        import zoo
+
+        zoo.info(args.name)  # unknown names fail before any loading
+    # A multi-worker strategy must exist before TensorFlow runs any op.
+    strategy = make_strategy(getattr(args, "strategy", "default"))
+    try:
+        train(
+            args.name,
+            epochs=args.epochs,
+            data=args.data,
+            out_dir=args.out,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            tensorboard=args.tensorboard,
+            limit=args.limit,
+            g_lr=args.g_lr,
+            d_lr=args.d_lr,
+            strategy=strategy,
+            deterministic=getattr(args, "deterministic", False),
+            finetune=finetune,
+            freeze_discriminator_layers=getattr(args, "freeze_d_layers", 0),
+        )
+    except TrainingDiverged as error:
+        print(f"zoo: training diverged: {error}", file=sys.stderr)
+        return 1
     print(f"done: {args.out}")
     return 0
 
@@ -176,14 +254,23 @@ def cmd_evaluate(args):
     from zoo.metrics import evaluate
 
     if args.model.endswith(".keras"):
-        import keras
-
-        if not Path(args.model).is_file():
-            raise FileNotFoundError(f"model file {args.model} does not exist")
-        model = keras.saving.load_model(args.model, safe_mode=True)
+        model = load_model_file(args.model)
     else:
         model = zoo.load(args.model, compile=False)
     print(json.dumps(evaluate(model, n=args.n, seed=args.seed), indent=2))
+    return 0
+
+
+def cmd_walk(args):
+    import zoo
+
+    out = Path(args.out)
+    if out.suffix != ".gif":
+        raise ValueError(f"--out must end in .gif, got {out.name!r}")
+    model = zoo.load(args.name, compile=False)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    zoo.save_walk(model, out, frames=args.frames, walkers=args.walkers, seed=args.seed, classes=args.classes)
+    print(f"wrote {args.frames} frames to {out}")
     return 0
 
 
@@ -192,8 +279,10 @@ COMMANDS = {
     "info": cmd_info,
     "generate": cmd_generate,
     "train": cmd_train,
+    "finetune": cmd_train,
     "bench": cmd_bench,
     "evaluate": cmd_evaluate,
+    "walk": cmd_walk,
 }
 
 if __name__ == "__main__":

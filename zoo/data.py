@@ -7,12 +7,14 @@ numpy array or an `.npz` file of 28x28 grayscale images, with optional labels.
 """
 
 import os
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
-from zoo._base import check_images, check_labels
+from zoo._base import check_images, check_labels, check_positive_int
 
 BUILTIN = ("mnist", "fashion_mnist")
 SPLITS = ("train", "test")
@@ -26,8 +28,11 @@ def keras_cache_dir():
 
 def load_arrays(source, split="train"):
     """(images uint8 or float (N, 28, 28), labels or None) of a named set or an .npz file."""
-    if split not in SPLITS:
+    if not isinstance(split, str) or split not in SPLITS:
         raise ValueError(f"split={split!r} is not valid; choose one of {list(SPLITS)}")
+    if not isinstance(source, (str, os.PathLike)):
+        raise TypeError(f"data source must be a name or a path, got {type(source).__name__}")
+    source = os.fspath(source)
     if source in BUILTIN:
         cached = keras_cache_dir() / f"{source}.npz"
         if cached.is_file():
@@ -52,15 +57,26 @@ def load_arrays(source, split="train"):
 
 
 def _read_npz(path, split):
-    with np.load(path) as arrays:
+    # A damaged or foreign file fails in numpy or zipfile in many ways; report them all as one.
+    unreadable = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error)
+    try:
+        arrays = np.load(path)  # allow_pickle=False: no code runs from the file
+    except unreadable as error:
+        raise ValueError(f"{path} is not a readable .npz file: {error}") from None
+    if not isinstance(arrays, np.lib.npyio.NpzFile):
+        raise ValueError(f"{path} holds a single array (.npy format); save images with np.savez(path, x=images, y=labels)")
+    with arrays:
+        keys = sorted(arrays)
         for images_key, labels_key in ((f"x_{split}", f"y_{split}"), ("x", "y"), ("images", "labels")):
             if images_key in arrays:
-                labels = arrays[labels_key] if labels_key in arrays else None
-                return arrays[images_key], labels
-        raise ValueError(
-            f"{path} holds {sorted(arrays)}; expected images under 'x_{split}', 'x' or 'images' "
-            f"(labels, optional, under 'y_{split}', 'y' or 'labels')"
-        )
+                try:
+                    return arrays[images_key], (arrays[labels_key] if labels_key in arrays else None)
+                except unreadable as error:
+                    raise ValueError(f"cannot read {images_key!r} / {labels_key!r} in {path}: {error}") from None
+    raise ValueError(
+        f"{path} holds {keys}; expected images under 'x_{split}', 'x' or 'images' "
+        f"(labels, optional, under 'y_{split}', 'y' or 'labels')"
+    )
 
 
 def load(source, split="train", labels=True, batch_size=128, shuffle=True, seed=None, limit=None):
@@ -74,25 +90,29 @@ def load(source, split="train", labels=True, batch_size=128, shuffle=True, seed=
     limit: keep only the first `limit` images (quick experiments, tests).
     The last incomplete batch is dropped, so every batch has the same shape.
     """
+    batch_size = check_positive_int("batch_size", batch_size)
+    if limit is not None:
+        limit = check_positive_int("limit", limit)
+    if not isinstance(shuffle, (bool, np.bool_)):
+        raise ValueError(f"shuffle must be True or False, got {shuffle!r}")
+    if seed is not None and (isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer))):
+        raise ValueError(f"seed must be None or an int, got {seed!r}")
     if isinstance(source, (str, os.PathLike)):
-        images, found = load_arrays(str(source), split)
-        label_array = found if labels is True else None
         if labels is not True and labels is not False and labels is not None:
             raise ValueError("labels must be True or False for a named data set or file")
+        images, found = load_arrays(source, split)
+        label_array = found if labels is True else None
     else:
         images = source
         if labels is True or labels is False or labels is None:
             label_array = None
         else:
             label_array = labels
-    if not isinstance(batch_size, int) or batch_size <= 0:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    if limit is not None:
-        images = images[:limit]
-        label_array = None if label_array is None else label_array[:limit]
-    images = _as_uint8(images)
+    if isinstance(images, np.ndarray) and images.ndim:
+        images = images[:limit]  # before the copy that _as_uint8 may make
+    images = _as_uint8(images)[:limit]
     if label_array is not None:
-        label_array = check_labels(label_array)
+        label_array = check_labels(label_array)[:limit]
         if len(label_array) != len(images):
             raise ValueError(f"got {len(images)} images but {len(label_array)} labels")
     if len(images) < batch_size:

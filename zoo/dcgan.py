@@ -2,49 +2,62 @@
 
 Generator: dense to 7x7, two stride-2 transposed convolutions to 28x28 with
 batch norm and ReLU, tanh output. Discriminator: two stride-2 LeakyReLU
-convolutions and a logit (no batch norm in D, so the generator step sees the
-same D as the discriminator step).
+convolutions, a dense layer and a logit (no batch norm in D, so the generator
+step sees the same D as the discriminator step). The conditional GAN reuses
+both halves.
 """
 
 import keras
 from keras import layers
 
-from zoo._base import GAN, IMAGE_SHAPE
+from zoo._base import GAN, IMAGE_SHAPE, batch_norm
 from zoo._registry import register_model
+
+
+def conv_image_head(x, filters, kernel_size):
+    """Dense to 7x7x(2f), two stride-2 transposed convolutions (batch norm, ReLU) to a 28x28 tanh image."""
+    x = layers.Dense(7 * 7 * 2 * filters, use_bias=False)(x)
+    x = batch_norm()(x)
+    x = layers.ReLU()(x)
+    x = layers.Reshape((7, 7, 2 * filters))(x)
+    x = layers.Conv2DTranspose(filters, kernel_size, strides=2, padding="same", use_bias=False)(x)
+    x = batch_norm()(x)
+    x = layers.ReLU()(x)
+    return layers.Conv2DTranspose(1, kernel_size, strides=2, padding="same", activation="tanh")(x)
+
+
+def conv_features(images, filters, kernel_size, dense_units=0):
+    """Two stride-2 LeakyReLU convolutions, flattened, then an optional LeakyReLU dense layer."""
+    x = layers.Conv2D(filters, kernel_size, strides=2, padding="same")(images)
+    x = layers.LeakyReLU(0.2)(x)
+    x = layers.Conv2D(2 * filters, kernel_size, strides=2, padding="same")(x)
+    x = layers.LeakyReLU(0.2)(x)
+    x = layers.Flatten()(x)
+    if dense_units:
+        x = layers.LeakyReLU(0.2)(layers.Dense(dense_units)(x))
+    return x
 
 
 @keras.saving.register_keras_serializable(package="zoo")
 class DCGAN(GAN):
-    """Convolutional generator and discriminator; `filters` sets the width."""
+    """Convolutional generator and discriminator; `filters` sets the width, `dense_units`
+    adds a hidden dense layer to D."""
 
-    def __init__(self, filters=32, kernel_size=4, **kwargs):
+    def __init__(self, filters=32, kernel_size=4, dense_units=0, **kwargs):
         super().__init__(**kwargs)
         self.filters = filters
         self.kernel_size = kernel_size
-        f, k = filters, kernel_size
+        self.dense_units = dense_units
 
         latent = keras.Input((self.latent_dim,), name="latent")
-        x = layers.Dense(7 * 7 * 2 * f, use_bias=False)(latent)
-        x = layers.BatchNormalization()(x)
-        x = layers.ReLU()(x)
-        x = layers.Reshape((7, 7, 2 * f))(x)
-        x = layers.Conv2DTranspose(f, k, strides=2, padding="same", use_bias=False)(x)
-        x = layers.BatchNormalization()(x)
-        x = layers.ReLU()(x)
-        images = layers.Conv2DTranspose(1, k, strides=2, padding="same", activation="tanh")(x)
-        self.generator = keras.Model(latent, images, name="generator")
-
+        self.generator = keras.Model(latent, conv_image_head(latent, filters, kernel_size), name="generator")
         images = keras.Input(IMAGE_SHAPE, name="images")
-        x = layers.Conv2D(f, k, strides=2, padding="same")(images)
-        x = layers.LeakyReLU(0.2)(x)
-        x = layers.Conv2D(2 * f, k, strides=2, padding="same")(x)
-        x = layers.LeakyReLU(0.2)(x)
-        logits = layers.Dense(1)(layers.Flatten()(x))
+        logits = layers.Dense(1)(conv_features(images, filters, kernel_size, dense_units))
         self.discriminator = keras.Model(images, logits, name="discriminator")
         self.track_generator_average()
 
     def get_config(self):
-        return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size}
+        return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size, "dense_units": self.dense_units}
 
 
 @register_model(recipe={"epochs": 20, "batch_size": 64})

@@ -7,7 +7,7 @@ discriminator two LeakyReLU layers (512-256) ending in a logit.
 import keras
 from keras import layers
 
-from zoo._base import GAN, IMAGE_SHAPE
+from zoo._base import GAN, IMAGE_SHAPE, batch_norm
 from zoo._registry import register_model
 
 
@@ -16,7 +16,7 @@ def mlp_image_head(x, widths):
     for width in widths:
         x = layers.Dense(width)(x)
         x = layers.LeakyReLU(0.2)(x)
-        x = layers.BatchNormalization(momentum=0.8)(x)
+        x = batch_norm(momentum=0.8)(x)
     x = layers.Dense(28 * 28, activation="tanh")(x)
     return layers.Reshape(IMAGE_SHAPE)(x)
 
@@ -35,15 +35,16 @@ def mlp_logit_head(x, widths, dropout=0.0):
 class VanillaGAN(GAN):
     """Fully connected generator and discriminator."""
 
-    def __init__(self, generator_widths=(256, 512, 1024), discriminator_widths=(512, 256), **kwargs):
+    def __init__(self, generator_widths=(256, 512, 1024), discriminator_widths=(512, 256), dropout=0.0, **kwargs):
         super().__init__(**kwargs)
         self.generator_widths = tuple(generator_widths)
         self.discriminator_widths = tuple(discriminator_widths)
+        self.dropout = dropout
 
         latent = keras.Input((self.latent_dim,), name="latent")
         self.generator = keras.Model(latent, mlp_image_head(latent, self.generator_widths), name="generator")
         images = keras.Input(IMAGE_SHAPE, name="images")
-        logits = mlp_logit_head(layers.Flatten()(images), self.discriminator_widths)
+        logits = mlp_logit_head(layers.Flatten()(images), self.discriminator_widths, dropout)
         self.discriminator = keras.Model(images, logits, name="discriminator")
         self.track_generator_average()
 
@@ -52,6 +53,7 @@ class VanillaGAN(GAN):
             **super().get_config(),
             "generator_widths": list(self.generator_widths),
             "discriminator_widths": list(self.discriminator_widths),
+            "dropout": self.dropout,
         }
 
 

@@ -6,9 +6,15 @@ loss history and wall time. Running `train` again on the same directory
 continues from the last completed epoch. Each epoch also writes a sample grid
 (`samples/epoch_NNN.png`, fixed latent vectors), and the loss curve
 (`losses.png`) and progress animation (`progress.gif`) are redrawn.
+
+A loss that turns NaN or infinite stops training with `TrainingDiverged`;
+the checkpoint of the last good epoch is left as it was. `strategy` trains
+with `tf.distribute` ("mirrored": all local devices; "multiworker": the
+machines listed in the `TF_CONFIG` environment variable).
 """
 
 import json
+import math
 import os
 import time
 from pathlib import Path
@@ -17,11 +23,16 @@ import keras
 import numpy as np
 
 from zoo import data as zoo_data
-from zoo._registry import get_entry, recipe_optimizers
+from zoo._registry import get_entry, load_pretrained_weights, recipe_optimizers
 from zoo.plotting import save_gif, save_grid, save_loss_curve
 
 CHECKPOINT = "checkpoint.keras"
 STATE = "state.json"
+STRATEGIES = ("default", "mirrored", "multiworker")
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite; the last good checkpoint is intact."""
 
 
 def _atomic_write_text(path, text):
@@ -44,11 +55,21 @@ class EpochArtifacts(keras.callbacks.Callback):
         self.state = state
         self.sample_seed = sample_seed
         self._epoch_start = None
+        self.diverged = None  # (epoch, batch, loss name, value) of the first non-finite loss
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start = time.time()
 
+    def on_train_batch_end(self, batch, logs=None):
+        for key, value in (logs or {}).items():
+            if not math.isfinite(float(value)):
+                self.diverged = (self.state["epochs_done"] + 1, batch + 1, key, float(value))
+                self.model.stop_training = True
+                return
+
     def on_epoch_end(self, epoch, logs=None):
+        if self.diverged:
+            return  # keep the last good checkpoint
         logs = logs or {}
         done = epoch + 1
         samples_dir = self.out_dir / "samples"
@@ -72,6 +93,34 @@ class EpochArtifacts(keras.callbacks.Callback):
         save_gif(sorted(samples_dir.glob("epoch_*.png")), self.out_dir / "progress.gif")
 
 
+def make_strategy(name):
+    """The `tf.distribute` strategy called `name` (see STRATEGIES)."""
+    import tensorflow as tf
+
+    if name not in STRATEGIES:
+        raise ValueError(f"strategy={name!r} is not valid; choose one of {list(STRATEGIES)}")
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multiworker":
+        if "TF_CONFIG" not in os.environ:
+            raise ValueError(
+                "strategy 'multiworker' needs the TF_CONFIG environment variable "
+                "(cluster addresses and this worker's index; see the README)"
+            )
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def worker_out_dir(strategy, out_dir):
+    """`out_dir` for the chief; other workers of a multi-worker run keep their copies apart."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    task_type = getattr(resolver, "task_type", None)
+    task_id = getattr(resolver, "task_id", None) or 0
+    cluster = resolver.cluster_spec().as_dict() if resolver is not None else {}
+    is_chief = task_type in (None, "chief") or (task_type == "worker" and task_id == 0 and "chief" not in cluster)
+    return Path(out_dir) if is_chief else Path(out_dir) / f"{task_type}-{task_id}"
+
+
 def load_state(out_dir):
     path = Path(out_dir) / STATE
     return json.loads(path.read_text()) if path.is_file() else None
@@ -87,35 +136,74 @@ def train(
     tensorboard=False,
     limit=None,
     verbose="auto",
+    g_lr=None,
+    d_lr=None,
+    strategy="default",
+    deterministic=False,
+    finetune=False,
+    freeze_discriminator_layers=0,
 ):
     """Train registered model `name` with its recipe for `epochs` total epochs.
 
     Resumes from `out_dir` when it holds a checkpoint of an earlier run.
+    `finetune` starts from the pretrained weights instead of a random
+    initialisation, with the first `freeze_discriminator_layers` weighted
+    layers of D frozen.
+    `g_lr` / `d_lr` override the recipe's learning rates; `deterministic`
+    turns on TensorFlow's op determinism (same seed, same losses).
     Returns (model, state) where state has the loss history and wall time.
+    Raises `TrainingDiverged` if a loss becomes NaN or infinite.
     """
     entry = get_entry(name)
-    recipe = entry.recipe
+    recipe = dict(entry.recipe)
+    for key, value in (("g_lr", g_lr), ("d_lr", d_lr)):
+        if value is not None:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                raise ValueError(f"{key} must be a positive number, got {value!r}")
+            recipe[key] = float(value)
+    if deterministic:
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+    strategy = make_strategy(strategy) if isinstance(strategy, str) else strategy
     epochs = epochs or recipe.get("epochs", 10)
     batch_size = batch_size or recipe.get("batch_size", 64)
     data = data or entry.dataset
     if not isinstance(epochs, int) or epochs <= 0:
         raise ValueError(f"epochs must be a positive int, got {epochs!r}")
-    out_dir = Path(out_dir)
+    out_dir = worker_out_dir(strategy, out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 
     state = load_state(out_dir)
     if state is not None and (out_dir / CHECKPOINT).is_file():
         if state["name"] != name:
             raise ValueError(f"{out_dir} holds a run of {state['name']!r}, not {name!r}; use another --out")
-        model = keras.saving.load_model(out_dir / CHECKPOINT, safe_mode=True)
+        try:
+            with strategy.scope():
+                model = keras.saving.load_model(out_dir / CHECKPOINT, safe_mode=True)
+        except Exception as error:  # a damaged or foreign file: say which, not a traceback
+            raise ValueError(
+                f"{out_dir / CHECKPOINT} cannot be loaded ({type(error).__name__}: {str(error)[:200]}); "
+                "delete the run directory's files or use another --out"
+            ) from None
+        for optimizer, key in ((model.g_optimizer, "g_lr"), (model.d_optimizer, "d_lr")):
+            if key in recipe:
+                optimizer.learning_rate = recipe[key]
         print(f"resuming {name} from epoch {state['epochs_done']} in {out_dir}")
     else:
         if seed is not None:
             keras.utils.set_random_seed(seed)
-        model = entry.build(seed=seed)
-        model.compile(**recipe_optimizers(recipe))
+        with strategy.scope():
+            if freeze_discriminator_layers and not finetune:
+                raise ValueError("freeze_discriminator_layers only applies when fine-tuning")
+            model = entry.build(seed=seed, frozen_discriminator_layers=freeze_discriminator_layers)
+            if finetune:
+                load_pretrained_weights(model, name)
+            model.compile(**recipe_optimizers(recipe))
         state = {
             "name": name,
+            "finetuned_from": f"{name} pretrained weights" if finetune else None,
+            "frozen_discriminator_layers": freeze_discriminator_layers,
             "data": str(data),
             "batch_size": batch_size,
             "seed": seed,
@@ -129,8 +217,17 @@ def train(
         return model, state
 
     dataset = zoo_data.load(data, labels=True, batch_size=batch_size, seed=seed, limit=limit)
-    callbacks = [EpochArtifacts(out_dir, state)]
+    artifacts = EpochArtifacts(out_dir, state)
+    callbacks = [artifacts]
     if tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(out_dir / "tensorboard")))
     model.fit(dataset, epochs=epochs, initial_epoch=state["epochs_done"], callbacks=callbacks, verbose=verbose)
+    if artifacts.diverged:
+        epoch, batch, key, value = artifacts.diverged
+        good = state["epochs_done"]
+        kept = f"the checkpoint of epoch {good} in {out_dir} is intact" if good else "no epoch had completed"
+        raise TrainingDiverged(
+            f"{name}: {key} became {value} in epoch {epoch}, batch {batch}; training stopped and {kept}. "
+            "Lower the learning rates (--g-lr, --d-lr) and run again."
+        )
     return model, state

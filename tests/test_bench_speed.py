@@ -1,0 +1,118 @@
+import csv
+import importlib.util
+import json
+import math
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+from keras import layers
+
+import zoo
+from zoo import speed
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench_speed.py"
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("bench_speed", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_flop_counter_matches_hand_count():
+    inputs = keras.Input((8, 8, 3))
+    x = layers.Conv2D(4, 3, padding="same", activation="relu")(inputs)  # 8*8 positions * 4 out * 3*3*3 = 6912 MACs
+    x = layers.BatchNormalization()(x)  # elementwise: not counted
+    x = layers.Conv2DTranspose(2, 2, strides=2)(x)  # 8*8*4 inputs * 2*2 kernel * 2 out = 2048 MACs -> 16x16x2
+    x = layers.Dense(3)(x)  # per position: 16*16 positions * 2 in * 3 out = 1536 MACs
+    outputs = layers.Dense(5)(layers.Flatten()(x))  # 768 in * 5 out = 3840 MACs
+    model = keras.Model(inputs, outputs)
+    assert [speed.layer_macs(layer) for layer in model.layers] == [0, 6912, 0, 2048, 1536, 0, 3840]
+    assert speed.forward_flops(model) == 2 * (6912 + 2048 + 1536 + 3840)
+    nested = keras.Sequential([model, layers.Dense(2)])  # nested models count too: + 5*2 MACs
+    assert speed.forward_flops(nested) == 2 * (6912 + 2048 + 1536 + 3840 + 10)
+
+
+def test_flop_counter_refuses_layers_it_cannot_count():
+    model = keras.Sequential([keras.Input((10, 3)), layers.Conv1D(4, 3)])
+    with pytest.raises(ValueError, match="Conv1D"):
+        speed.forward_flops(model)
+
+
+class TinyGAN(zoo.GAN):
+    """A GAN whose networks the test spells out, so the hand count does not depend on the zoo's variants."""
+
+    def __init__(self, **kwargs):
+        super().__init__(latent_dim=16, **kwargs)
+        self.generator = keras.Sequential(
+            [keras.Input((16,)), layers.Dense(7 * 7 * 8), layers.Reshape((7, 7, 8)),
+             layers.Conv2DTranspose(4, 4, strides=4, padding="same", activation="tanh"),  # 7x7x8 -> 28x28x4
+             layers.Conv2D(1, 3, padding="same")]
+        )
+        self.discriminator = keras.Sequential(
+            [keras.Input((28, 28, 1)), layers.Conv2D(8, 4, strides=2, padding="same"), layers.LeakyReLU(0.2),
+             layers.Flatten(), layers.Dense(1)]
+        )
+
+
+def test_train_step_flops_of_a_small_gan():
+    model = TinyGAN()
+    g = 2 * (16 * 392 + 7 * 7 * 8 * 4 * 4 * 4 + 28 * 28 * 1 * 3 * 3 * 4)
+    d = 2 * (14 * 14 * 8 * 4 * 4 * 1 + 14 * 14 * 8)
+    flops = speed.train_step_flops(model, batch_size=10)
+    assert (flops["generator_forward"], flops["discriminator_forward"]) == (g, d) == (119_168, 53_312)
+    # D step: G fwd + D fwd x2 + D bwd x2 (2x fwd each); G step: G fwd + D fwd + bwd through D and G.
+    assert flops["discriminator_step"] == 10 * (g + 6 * d)
+    assert flops["generator_step"] == 10 * (3 * g + 3 * d)
+    assert flops["total"] == 10 * (4 * g + 9 * d)
+
+
+def test_peak_rss_growth_sees_a_fresh_allocation():
+    size = 64 * 2**20
+    result, growth, method = speed.peak_rss_growth(lambda: np.ones(size // 8))  # float64: touches every page
+    assert result.nbytes == size
+    assert size * 0.9 < growth < size * 1.5, (growth, method)
+
+
+def test_quick_run_writes_the_full_report(tmp_path):
+    bench = load_script()
+    assert bench.main(["--quick", "--out", str(tmp_path)]) == 0
+    report = (tmp_path / "speed.md").read_text()
+    assert "python scripts/bench_speed.py --quick --out" in report
+    for title in bench.SECTIONS.values():
+        assert f"## {title}" in report
+    meta = json.loads((tmp_path / "speed.json").read_text())
+    rows = meta["rows"]
+    with open(tmp_path / "speed.csv") as f:
+        assert f.readline().startswith("# ") and len(list(csv.DictReader(f))) == len(rows)
+
+    def value(measurement, model=""):
+        found = [r["value"] for r in rows if r["measurement"] == measurement and r["model"] == model]
+        assert len(found) == 1, (measurement, model, found)
+        assert math.isfinite(found[0]) and found[0] > 0, (measurement, model, found)
+        return found[0]
+
+    classic = value("classic loop: predict + 2 D.train_on_batch + stacked.train_on_batch", "gan-mnist")
+    fit = value("fit (compiled train_step, zoo.data.load)", "gan-mnist")
+    assert value("fit / classic loop", "gan-mnist") == pytest.approx(fit / classic)
+    for name in ("bigan-mnist", "cgan-mnist", "dcgan-mnist", "gan-mnist"):
+        value("fit at the recipe batch size", name)
+        value("generate(1,000)", name)
+    peak = value("float32 matmul peak (512x512 tf.matmul, best of several)")
+    dcgan = zoo.load("dcgan-mnist", pretrained=False, compile=False)
+    flops = speed.train_step_flops(dcgan, zoo._registry.get_entry("dcgan-mnist").recipe["batch_size"])["total"]
+    assert value("train step FLOPs (D step + G step)", "dcgan-mnist") == pytest.approx(flops / 1e9)
+    achieved = value("achieved train-step throughput", "dcgan-mnist")
+    assert value("train step / matmul peak", "dcgan-mnist") == pytest.approx(100 * achieved / peak)
+    value("generation / matmul peak", "dcgan-mnist")
+    assert value("generate(5,000) output size", "dcgan-mnist") == pytest.approx(5000 * 28 * 28 * 4 / 2**20)
+    assert 0.5 < value("peak growth / output size", "dcgan-mnist") < 10
+    for name in ("dcgan-mnist", "gan-mnist"):
+        for measurement in ("jit_compile=False", "jit_compile=True", "input: zoo.data.load", "input: tf.data cached",
+                            "input: numpy arrays"):
+            value(measurement, name)
+    value("threads: intra-op 1, inter-op 1", "dcgan-mnist")
+    value("threads: TensorFlow default", "dcgan-mnist")

@@ -1,0 +1,199 @@
+"""Reliability of `zoo.training`: SIGKILL and resume, the divergence guard, determinism, tf.distribute."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import keras
+import pytest
+
+from zoo.cli import main
+from zoo.training import CHECKPOINT, STATE, TrainingDiverged, train
+
+TESTS = Path(__file__).resolve().parent
+TINY = ["--limit", "256", "--batch-size", "32", "--seed", "0"]  # 8 steps an epoch
+ENV = {**os.environ, "PYTHONPATH": str(TESTS.parent), "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
+
+
+def state_of(out):
+    return json.loads((out / STATE).read_text())
+
+
+def wait_for(condition, process, timeout=180):
+    deadline = time.time() + timeout
+    while not condition():
+        assert process.poll() is None, f"training ended early: {process.communicate()}"
+        assert time.time() < deadline, "timed out waiting for training"
+        time.sleep(0.01)
+
+
+def start_slow_training(out, epochs, batch_delay, save_delay):
+    args = ["gan-mnist", "--epochs", str(epochs), "--out", str(out), *TINY]
+    command = [sys.executable, str(TESTS / "_train_slowly.py"), str(batch_delay), str(save_delay), *args]
+    return subprocess.Popen(command, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def finish(out, epochs):
+    """Run the same command again without delays; it must resume and complete."""
+    result = subprocess.run(
+        [sys.executable, "-m", "zoo.cli", "train", "gan-mnist", "--epochs", str(epochs), "--out", str(out), *TINY],
+        env=ENV, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+def assert_complete(out, epochs):
+    state = state_of(out)
+    assert state["epochs_done"] == epochs
+    assert all(len(values) == epochs for values in state["history"].values())
+    model = keras.saving.load_model(out / CHECKPOINT, safe_mode=True)
+    assert model.g_optimizer.iterations.numpy() == epochs * 8  # no epoch lost, none trained twice
+
+
+def test_sigkill_in_the_middle_of_an_epoch_then_resume(tmp_path):
+    out = tmp_path / "run"
+    process = start_slow_training(out, epochs=3, batch_delay=0.1, save_delay=0.0)
+    wait_for(lambda: (out / STATE).is_file() and state_of(out)["epochs_done"] == 1, process)
+    time.sleep(0.35)  # a few batches into epoch 2
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert state_of(out)["epochs_done"] == 1
+    assert "resuming gan-mnist from epoch 1" in finish(out, 3)
+    assert_complete(out, 3)
+
+
+def test_sigkill_during_a_checkpoint_write_keeps_the_previous_checkpoint(tmp_path):
+    out = tmp_path / "run"
+    partial = out / (CHECKPOINT + ".tmp.keras")
+    process = start_slow_training(out, epochs=3, batch_delay=0.0, save_delay=0.5)
+    wait_for(lambda: (out / STATE).is_file() and state_of(out)["epochs_done"] == 1, process)
+    first = (out / CHECKPOINT).read_bytes()
+    wait_for(partial.is_file, process)  # epoch 2's checkpoint is being written
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert partial.is_file(), "the kill landed during the write"
+    assert (out / CHECKPOINT).read_bytes() == first and state_of(out)["epochs_done"] == 1
+    keras.saving.load_model(out / CHECKPOINT, safe_mode=True)  # still a valid checkpoint
+    assert "resuming gan-mnist from epoch 1" in finish(out, 3)
+    assert_complete(out, 3)
+
+
+def test_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, capsys):
+    out = tmp_path / "run"
+    train("gan-mnist", epochs=1, out_dir=out, batch_size=32, seed=0, limit=64, verbose=0)
+    good = (out / CHECKPOINT).read_bytes()
+    with pytest.raises(TrainingDiverged, match=r"became (nan|inf).*checkpoint of epoch 1 .* is intact"):
+        train("gan-mnist", epochs=3, out_dir=out, batch_size=32, limit=64, g_lr=1e12, d_lr=1e12, verbose=0)
+    assert (out / CHECKPOINT).read_bytes() == good
+    assert state_of(out)["epochs_done"] == 1 and len(state_of(out)["history"]["g_loss"]) == 1
+
+    code = main(["train", "gan-mnist", "--epochs", "3", "--out", str(out), "--limit", "64",
+                 "--batch-size", "32", "--g-lr", "1e12", "--d-lr", "1e12"])
+    err = capsys.readouterr().err
+    assert code == 1 and "training diverged" in err and "Traceback" not in err
+    assert (out / CHECKPOINT).read_bytes() == good
+
+
+def test_first_epoch_losses_are_identical_in_two_deterministic_runs(tmp_path):
+    command = [sys.executable, "-m", "zoo.cli", "train", "dcgan-mnist", "--epochs", "1", "--deterministic", *TINY]
+    runs = [
+        subprocess.Popen(command + ["--out", str(tmp_path / f"run{i}")], env=ENV,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        for i in range(2)
+    ]
+    for run in runs:
+        assert run.wait(timeout=300) == 0, run.stderr.read()[-2000:]
+    first, second = (state_of(tmp_path / f"run{i}")["history"] for i in range(2))
+    assert first == second and set(first) == {"d_loss", "g_loss"}
+
+
+def test_one_mirrored_step_on_two_devices_equals_one_single_device_step():
+    result = subprocess.run(
+        [sys.executable, str(TESTS / "_mirrored_step.py"), *sorted(__import__("zoo").list_models())],
+        env=ENV, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    for name, row in json.loads(result.stdout.splitlines()[-1]).items():
+        assert row["replicas"] == 2
+        assert row["max_weight_change"] > 1e-3, f"{name}: the step moved the weights"
+        assert row["max_weight_difference"] < 1e-5, f"{name}: {row}"
+        for key, value in row["single_losses"].items():
+            assert row["mirrored_losses"][key] == pytest.approx(value, rel=1e-5)
+
+
+def free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("localhost", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def test_two_local_workers_finish_an_epoch_together(tmp_path):
+    workers = [f"localhost:{port}" for port in free_ports(2)]
+    out = tmp_path / "run"
+    processes = []
+    for index in range(2):
+        env = {**ENV, "TF_CONFIG": json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})}
+        processes.append(subprocess.Popen(
+            [sys.executable, "-m", "zoo.cli", "train", "gan-mnist", "--epochs", "1", "--strategy", "multiworker",
+             "--out", str(out), *TINY],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        ))
+    try:
+        outputs = [p.communicate(timeout=300)[0] for p in processes]
+    finally:
+        for p in processes:
+            p.kill()
+    assert [p.returncode for p in processes] == [0, 0], outputs[0][-2000:] + outputs[1][-2000:]
+    assert state_of(out)["epochs_done"] == 1  # the chief's run directory
+    assert state_of(out / "worker-1")["epochs_done"] == 1  # the other worker keeps its copy apart
+    chief = keras.saving.load_model(out / CHECKPOINT, safe_mode=True)
+    other = keras.saving.load_model(out / "worker-1" / CHECKPOINT, safe_mode=True)
+    for a, b in zip(chief.generator.get_weights(), other.generator.get_weights()):
+        assert (a == b).all(), "both workers applied the same all-reduced updates"
+
+
+def test_finetune_starts_from_the_pretrained_weights_and_freezes_d_layers(tmp_path):
+    import numpy as np
+    import zoo
+
+    out = tmp_path / "run"
+    code = main(["finetune", "gan-mnist", "--data", "fashion_mnist", "--epochs", "1", "--limit", "64",
+                 "--batch-size", "32", "--freeze-d-layers", "1", "--out", str(out)])
+    assert code == 0
+    state = state_of(out)
+    assert state["finetuned_from"] and state["frozen_discriminator_layers"] == 1 and state["data"] == "fashion_mnist"
+    pretrained = zoo.load("gan-mnist", compile=False)
+    tuned = keras.saving.load_model(out / CHECKPOINT, safe_mode=True)
+    first, second = [layer for layer in tuned.discriminator.layers if layer.weights][:2]
+    assert not first.trainable and second.trainable  # still frozen after the checkpoint's reload
+    before = [layer.get_weights()[0] for layer in pretrained.discriminator.layers if layer.weights]
+    np.testing.assert_array_equal(first.get_weights()[0], before[0])  # frozen
+    assert not np.array_equal(second.get_weights()[0], before[1])  # trained
+    # Two Adam steps (lr 2e-4) from the pretrained generator, not from a random one.
+    for tuned_weight, start in zip(tuned.generator.trainable_weights, pretrained.generator.trainable_weights):
+        assert np.abs(tuned_weight.numpy() - start.numpy()).max() < 0.01
+
+
+def test_finetune_refuses_bad_freeze_counts(tmp_path, capsys):
+    assert main(["finetune", "gan-mnist", "--epochs", "1", "--freeze-d-layers", "3", "--out", str(tmp_path)]) == 2
+    assert "can freeze 0 to 2" in capsys.readouterr().err
+
+
+def test_a_damaged_checkpoint_is_reported_not_a_traceback(tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / STATE).write_text(json.dumps({"name": "gan-mnist", "epochs_done": 1}))
+    (out / CHECKPOINT).write_bytes(b"not a zip file")
+    assert main(["train", "gan-mnist", "--epochs", "2", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "checkpoint.keras cannot be loaded" in err and len(err.strip().splitlines()) == 1

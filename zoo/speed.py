@@ -1,0 +1,287 @@
+"""Speed measurements behind `scripts/bench_speed.py`: FLOP counts, step and generation timing, memory.
+
+The FLOP counter (`forward_flops`, `train_step_flops`) counts the multiply-adds
+of the matmul-like layers, Dense, Conv2D and Conv2DTranspose, as 2 FLOPs each;
+biases, activations, batch norm, embeddings and the optimizer update are left
+out (they are elementwise and small next to the matmuls), so the counts are
+the useful arithmetic a perfect implementation could not avoid.
+
+Timing follows one structure everywhere: one warm-up round (tracing, caches),
+then `repeats` rounds of a fixed number of steps, reported as the median.
+
+Thread counts can only be chosen before TensorFlow starts, so those runs and
+the peak-memory measurement happen in fresh subprocesses:
+`python -m zoo.speed train|memory ...` prints one JSON line.
+"""
+
+import argparse
+import gc
+import json
+import math
+import os
+import statistics
+import sys
+import threading
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers
+
+# Layers with matmul-like arithmetic that the counter does not handle: counting
+# them as zero would silently understate the work, so they raise instead.
+_UNSUPPORTED = tuple(
+    getattr(layers, name)
+    for name in (
+        "Conv1D", "Conv3D", "Conv1DTranspose", "Conv3DTranspose", "DepthwiseConv2D", "SeparableConv1D",
+        "SeparableConv2D", "EinsumDense", "MultiHeadAttention", "SimpleRNN", "LSTM", "GRU",
+    )
+    if hasattr(layers, name)
+)
+
+
+# ------------------------------------------------------------------ FLOPs
+def layer_macs(layer):
+    """Multiply-accumulates of one forward pass of `layer` for ONE example (0 for elementwise layers).
+
+    Dense: units x input features at every position. Conv2D: output positions x
+    output channels x kernel area x input channels per group. Conv2DTranspose:
+    every input position scatters a kernel-area x output-channels patch, so
+    input positions x input channels x kernel area x output channels (the
+    usual convention; the few products that `padding="same"` crops are counted).
+    """
+    if isinstance(layer, _UNSUPPORTED):
+        raise ValueError(f"the FLOP counter does not handle {type(layer).__name__} layer {layer.name!r}")
+    if isinstance(layer, layers.Conv2DTranspose):  # before Conv2D: not a subclass in Keras 3, but be safe
+        kh, kw, out_channels, _ = layer.kernel.shape
+        return math.prod(layer.input.shape[1:]) * kh * kw * out_channels
+    if isinstance(layer, layers.Conv2D):
+        kh, kw, in_per_group, _ = layer.kernel.shape
+        return math.prod(layer.output.shape[1:]) * kh * kw * in_per_group
+    if isinstance(layer, layers.Dense):
+        return math.prod(layer.output.shape[1:]) * layer.kernel.shape[0]
+    return 0
+
+
+def forward_flops(model):
+    """FLOPs (2 x multiply-adds) of one forward pass of `model` for ONE example; nested models included."""
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            total += forward_flops(layer)
+        else:
+            total += 2 * layer_macs(layer)
+    return total
+
+
+def train_step_flops(model, batch_size):
+    """FLOPs of one `zoo.GAN.train_step` on a batch, counted pass by pass.
+
+    Backward = 2 x forward (input and weight gradients). D step: G forward,
+    D forward on the real and the fake batch, D backward on both. G step: G
+    forward, D forward, backward through D and G. (Strictly the G step needs
+    only D's input gradients and no network needs its first layer's input
+    gradients, so this convention slightly overstates the work.)
+    With `critic_steps` > 1 the D step is counted that many times. Returns
+    per-pass counts per example and the step total for `batch_size`.
+    """
+    from zoo._base import GAN
+
+    for step in ("train_step", "discriminator_step", "generator_step"):
+        if getattr(type(model), step) is not getattr(GAN, step):
+            raise ValueError(f"{model.name} overrides GAN.{step}; train_step_flops counts the base class's passes only")
+    if getattr(model, "gradient_penalty", 0.0):
+        raise ValueError(f"{model.name} uses a gradient penalty, whose double backward pass is not counted")
+    g = forward_flops(model.generator)
+    d = forward_flops(model.discriminator)
+    d_step = (g + 2 * d + 2 * (2 * d)) * getattr(model, "critic_steps", 1)
+    g_step = g + d + 2 * (d + g)
+    return {
+        "generator_forward": g,
+        "discriminator_forward": d,
+        "discriminator_step": d_step * batch_size,
+        "generator_step": g_step * batch_size,
+        "total": (d_step + g_step) * batch_size,
+    }
+
+
+# ----------------------------------------------------------------- timing
+def median(values):
+    return float(statistics.median(values))
+
+
+def matmul_peak_gflops(size=2048, repeats=10):
+    """This machine's float32 matmul throughput in GFLOP/s: best of `repeats` `size` x `size` tf.matmul."""
+    a = tf.random.normal((size, size), seed=1)
+    b = tf.random.normal((size, size), seed=2)
+    tf.matmul(a, b).numpy()  # warm-up: thread pool, oneDNN primitive
+    best = math.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        tf.matmul(a, b).numpy()
+        best = min(best, time.perf_counter() - start)
+    return 2 * size**3 / best / 1e9
+
+
+class EpochTimes(keras.callbacks.Callback):
+    """Wall seconds of every epoch of a `fit`."""
+
+    def __init__(self):
+        super().__init__()
+        self.seconds = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self._start)
+
+
+def time_fit(model, data, steps, repeats, batch_size=None, labels=None):
+    """Median milliseconds per step of `model.fit` on `data`, and all the rounds.
+
+    One `fit` call of `repeats + 1` epochs of `steps` steps each; Keras keeps the
+    data iterator across epochs, so the first epoch is the warm-up (tracing,
+    shuffle buffer) and is dropped. `data` is a repeating `tf.data.Dataset`, or
+    an image array with `labels` and `batch_size` (it must hold enough images
+    for all the steps).
+    """
+    timer = EpochTimes()
+    # A dataset brings its own order; arrays are shuffled by Keras, as a user's fit(x, y) would be.
+    kwargs = {"shuffle": False} if batch_size is None else {"batch_size": batch_size}
+    model.fit(data, labels, epochs=repeats + 1, steps_per_epoch=steps, callbacks=[timer], verbose=0, **kwargs)
+    if len(timer.seconds) != repeats + 1:
+        raise RuntimeError(f"fit stopped after {len(timer.seconds)} of {repeats + 1} epochs (input ran out?)")
+    rounds = [s / steps * 1000 for s in timer.seconds[1:]]
+    return median(rounds), rounds
+
+
+def time_classic_loop(loop, images, steps, repeats, seed=0):
+    """Median milliseconds per `ClassicLoop.step` (batches drawn from `images` as the classic recipe does)."""
+    rng = np.random.default_rng(seed)
+    rounds = []
+    for _ in range(repeats + 1):
+        start = time.perf_counter()
+        for _ in range(steps):
+            loop.step(images[rng.integers(0, len(images), loop.batch_size)])
+        rounds.append((time.perf_counter() - start) / steps * 1000)
+    return median(rounds[1:]), rounds[1:]
+
+
+def generate_request(model, n):
+    """A `generate` argument for `n` images: a count, or n digit labels for a conditional model."""
+    return (np.arange(n) % 10).tolist() if model.conditional else n
+
+
+def time_generate(model, n, repeats):
+    """Median seconds of `model.generate(n)` after a one-batch warm-up, and all the rounds."""
+    model.generate(generate_request(model, min(n, 1000)), seed=0)
+    rounds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        model.generate(generate_request(model, n), seed=0)
+        rounds.append(time.perf_counter() - start)
+    return median(rounds), rounds
+
+
+# ----------------------------------------------------------------- memory
+def _status_kb(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise KeyError(field)
+
+
+def peak_rss_growth(fn):
+    """(result of fn(), bytes the resident set grew to at its peak during fn, method used).
+
+    Resets the kernel's high-water mark (`echo 5 > /proc/self/clear_refs`) and
+    reads VmHWM afterwards; where that is not allowed, a background thread
+    samples VmRSS every millisecond instead.
+    """
+    gc.collect()
+    before = _status_kb("VmRSS")
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        result = fn()
+        return result, (_status_kb("VmHWM") - before) * 1024, "VmHWM after clear_refs"
+    except OSError:
+        pass
+    peak = [before]
+    done = threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], _status_kb("VmRSS"))
+            time.sleep(0.001)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        result = fn()
+    finally:
+        done.set()
+        sampler.join()
+    peak[0] = max(peak[0], _status_kb("VmRSS"))
+    return result, (peak[0] - before) * 1024, "VmRSS sampled every 1 ms"
+
+
+def generation_memory(name, n):
+    """Peak RSS growth of `generate(n)` for registered model `name` (untrained weights), after a warm-up."""
+    from zoo._registry import load
+
+    model = load(name, pretrained=False, compile=False)
+    model.generate(generate_request(model, 1000), seed=0)  # trace and start the runtime first
+    images, growth, method = peak_rss_growth(lambda: model.generate(generate_request(model, n), seed=0))
+    return {"model": name, "n": n, "peak_growth_bytes": growth, "output_bytes": images.nbytes, "method": method}
+
+
+# -------------------------------------------------------------- subprocess
+def child_train(name, batch_size, steps, repeats, limit=None):
+    """ms/step of `fit` for registered model `name` on MNIST via zoo.data.load, in this process's thread setting."""
+    from zoo import data as zoo_data
+    from zoo._registry import get_entry, recipe_optimizers
+
+    keras.utils.set_random_seed(0)
+    entry = get_entry(name)
+    model = entry.build()
+    model.compile(**recipe_optimizers(entry.recipe))
+    dataset = zoo_data.load("mnist", labels=True, batch_size=batch_size, seed=0, limit=limit).repeat()
+    ms, rounds = time_fit(model, dataset, steps, repeats)
+    return {
+        "model": name,
+        "batch": batch_size,
+        "ms_per_step": ms,
+        "rounds": rounds,
+        "intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
+        "inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
+    }
+
+
+def _child_main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m zoo.speed", description="one measurement, printed as a JSON line")
+    sub = parser.add_subparsers(dest="what", required=True)
+    train = sub.add_parser("train")
+    train.add_argument("name")
+    train.add_argument("--batch", type=int, required=True)
+    train.add_argument("--steps", type=int, required=True)
+    train.add_argument("--repeats", type=int, required=True)
+    train.add_argument("--limit", type=int)
+    memory = sub.add_parser("memory")
+    memory.add_argument("name")
+    memory.add_argument("-n", type=int, required=True)
+    args = parser.parse_args(argv)
+    if args.what == "train":
+        result = child_train(args.name, args.batch, args.steps, args.repeats, args.limit)
+    else:
+        result = generation_memory(args.name, args.n)
+    sys.stdout.write("\n" + json.dumps(result) + "\n")
+
+
+if __name__ == "__main__":
+    import zoo  # noqa: F401  registers the models
+
+    _child_main()
