@@ -185,8 +185,7 @@ class GAN(keras.Model):
             raise ValueError(f"ema_decay must be in [0, 1) (0 turns the average off), got {ema_decay!r}")
         if not gradient_penalty >= 0.0:
             raise ValueError(f"gradient_penalty must be >= 0 (0 turns it off), got {gradient_penalty!r}")
-        if isinstance(critic_steps, bool) or not isinstance(critic_steps, int) or critic_steps < 1:
-            raise ValueError(f"critic_steps must be an int >= 1, got {critic_steps!r}")
+        check_positive_int("critic_steps", critic_steps)
         if isinstance(frozen_discriminator_layers, bool) or not isinstance(frozen_discriminator_layers, int) \
                 or frozen_discriminator_layers < 0:
             raise ValueError(f"frozen_discriminator_layers must be an int >= 0, got {frozen_discriminator_layers!r}")
@@ -480,8 +479,9 @@ class GAN(keras.Model):
 
     @staticmethod
     def _apply(optimizer, tape, loss, variables):
+        replicas = replicas_in_sync()
         with tape:
-            scaled = loss / replicas_in_sync() if replicas_in_sync() > 1 else loss
+            scaled = loss / replicas if replicas > 1 else loss
         optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
         return loss
 

@@ -136,15 +136,15 @@ def verified_file(path, expected_sha256, listed_in):
     return path
 
 
-def load_pretrained_weights(model, name):
-    """Load the verified pretrained weights of `name` into `model` (built with `name`'s constructor)."""
+def load_pretrained_weights(model, name, overrides=None):
+    """Load the verified pretrained weights of `name` into `model`, built with `name`'s
+    constructor and `overrides`."""
     path = pretrained_weights(name)
     try:
         model.load_weights(path)
     except ValueError as error:
-        overrides = {k: v for k, v in model.get_config().items() if get_entry(name).build().get_config().get(k) != v}
         raise ValueError(
-            f"pretrained weights of {name!r} do not fit this configuration {overrides}: {str(error)[:300]}"
+            f"pretrained weights of {name!r} do not fit this configuration {overrides or {}}: {str(error)[:300]}"
         ) from None
 
 
@@ -157,7 +157,7 @@ def load(name, pretrained=True, compile=True, **overrides):
     entry = get_entry(name)
     model = entry.build(**overrides)
     if pretrained:
-        load_pretrained_weights(model, name)
+        load_pretrained_weights(model, name, overrides)
     if compile:
         model.compile(**recipe_optimizers(entry.recipe))
     return model

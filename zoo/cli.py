@@ -19,14 +19,23 @@ def parse_labels(text):
     return [int(p) for p in parts]
 
 
-def positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
+def _positive(convert, what):
+    """An argparse type: `convert(text)` if it is finite and > 0, else a one-line error."""
+
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a positive {what}, got {text!r}") from None
+        if not 0 < value < float("inf"):
+            raise argparse.ArgumentTypeError(f"expected a positive {what}, got {text}")
+        return value
+
+    return parse
+
+
+positive_int = _positive(int, "integer")
+positive_float = _positive(float, "number")
 
 
 def seed_int(text):
@@ -37,16 +46,6 @@ def seed_int(text):
         value = -1
     if not 0 <= value < 2**32:
         raise argparse.ArgumentTypeError(f"expected a seed 0 to {2**32 - 1}, got {text!r}")
-    return value
-
-
-def positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
     return value
 
 
