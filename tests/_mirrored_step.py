@@ -27,7 +27,13 @@ def deterministic_latent(model):
         rows = tf.cast(tf.range(batch_size) + offset, "float32")[:, None]
         return tf.sin(rows * tf.range(1.0, model.latent_dim + 1.0)[None, :])
 
+    def sample_mixing_weights(batch_size, sample_rank):  # the gradient penalty's, likewise
+        context = tf.distribute.get_replica_context()
+        rows = tf.cast(tf.range(batch_size) + context.replica_id_in_sync_group * batch_size, "float32")
+        return tf.reshape(0.5 + 0.5 * tf.sin(rows), (batch_size,) + (1,) * sample_rank)
+
     model.sample_latent = sample_latent
+    model.sample_mixing_weights = sample_mixing_weights
     return model
 
 

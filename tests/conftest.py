@@ -19,6 +19,8 @@ for _name in zoo.data.BUILTIN:
         shutil.copy(SHARED_DATA / f"{_name}.npz", _target)
 
 ALL_MODELS = zoo.list_models()
+# Models of 28x28 images; the 2-D teaching model (gan-toy2d) has its own tests.
+IMAGE_MODELS = [name for name in ALL_MODELS if zoo._registry.get_entry(name).dataset in zoo.data.BUILTIN]
 
 
 def request_for(model, count=4):

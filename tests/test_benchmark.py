@@ -28,6 +28,22 @@ def test_benchmark_writes_table_csv_and_samples(tmp_path):
     assert (tmp_path / "samples.png").stat().st_size > 1000
 
 
+def test_benchmark_scores_each_model_against_its_own_data_set(tmp_path):
+    rows = zoo.benchmark(["dcgan-fashion", "gan-mnist"], tmp_path, n=300, timing=False, verbose=0)
+    assert [(row["model"], row["dataset"]) for row in rows] == [
+        ("real Fashion-MNIST (train)", "fashion_mnist"), ("blurred real (3x3 box)", "fashion_mnist"),
+        ("uniform noise", "fashion_mnist"), ("dcgan-fashion", "fashion_mnist"),
+        ("real MNIST (train)", "mnist"), ("blurred real (3x3 box)", "mnist"), ("uniform noise", "mnist"),
+        ("gan-mnist", "mnist"), ("baseline (classic Keras loop)", "mnist"),
+    ]
+    fashion = {row["model"]: row for row in rows[:4]}
+    # Real Fashion-MNIST is near the floor of the Fashion-MNIST evaluator; under the MNIST one it would not be.
+    assert fashion["real Fashion-MNIST (train)"]["fcd"] < 10
+    assert fashion["real Fashion-MNIST (train)"]["fcd"] < fashion["dcgan-fashion"]["fcd"] < fashion["uniform noise"]["fcd"]
+    results = (tmp_path / "results.md").read_text()
+    assert results.index("### Fashion-MNIST") < results.index("| dcgan-fashion |") < results.index("### MNIST")
+
+
 def test_cli_bench_and_evaluate(tmp_path, capsys):
     assert main(["bench", "dcgan-mnist", "--out", str(tmp_path), "-n", "200", "--no-baseline", "--no-timing", "--no-references"]) == 0
     assert "| dcgan-mnist |" in capsys.readouterr().out

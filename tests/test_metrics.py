@@ -71,3 +71,49 @@ def test_box_blur_keeps_mean_on_flat_images():
 def test_fcd_of_the_test_set_against_its_shipped_statistics_is_zero():
     images, _ = metrics.real_images(10_000, split="test")
     assert metrics.fcd(load_evaluator()(images).features) == pytest.approx(0.0, abs=1e-3)
+
+
+def test_best_matching_accuracy_is_the_best_permutation():
+    import itertools
+
+    rng = np.random.default_rng(0)
+    for shape in [(4, 4), (3, 5), (5, 5)]:
+        confusion = rng.integers(0, 50, shape)
+        brute = max(
+            sum(confusion[row, col] for row, col in enumerate(cols))
+            for cols in itertools.permutations(range(shape[1]), shape[0])
+        )
+        assert metrics.best_matching_accuracy(confusion) == brute
+    permuted = np.eye(10)[np.random.default_rng(1).permutation(10)] * 100
+    assert metrics.best_matching_accuracy(permuted) == 1000
+    with pytest.raises(ValueError, match="one-to-one"):
+        metrics.best_matching_accuracy(np.ones((3, 2)))
+
+
+class RealDigitsByCode:
+    """A stand-in InfoGAN whose category code c draws real test digits of class mapping[c]."""
+
+    categorical_codes = 10
+
+    def __init__(self, mapping, real):
+        self.mapping, (self.images, self.labels) = mapping, real
+
+    def generate(self, n, codes, seed=None):
+        rng = np.random.default_rng(seed)
+        return np.stack([self.images[rng.choice(np.flatnonzero(self.labels == self.mapping[c]))] for c in codes["category"]])
+
+
+def test_categorical_code_error_matches_codes_to_classes(real):
+    shuffled = RealDigitsByCode(np.random.default_rng(0).permutation(10), real)
+    assert metrics.categorical_code_error(shuffled, n=1000) < 0.03  # only the evaluator's own mistakes
+    # Two codes draw the same class: at best one of them can be matched to it.
+    merged = RealDigitsByCode(np.array([0, 0, 2, 3, 4, 5, 6, 7, 8, 9]), real)
+    assert 0.09 < metrics.categorical_code_error(merged, n=1000) < 0.13
+
+
+def test_models_are_scored_against_their_registered_data_set():
+    import zoo
+
+    assert metrics.dataset_of(zoo.load("dcgan-fashion", pretrained=False, compile=False)) == "fashion_mnist"
+    assert metrics.dataset_of(zoo.load("dcgan-mnist", pretrained=False, compile=False)) == "mnist"
+    assert metrics.dataset_of(zoo._registry.get_entry("dcgan-fashion").build(name="mine")) == "mnist"  # unregistered name

@@ -7,8 +7,12 @@ from zoo import _registry
 
 
 def test_list_models_has_the_seed_variants():
-    assert zoo.list_models() == ["bigan-mnist", "cgan-mnist", "dcgan-mnist", "gan-mnist", "lsgan-mnist"]
-    assert zoo.list_models("*c*gan-mnist") == ["cgan-mnist", "dcgan-mnist"]
+    assert zoo.list_models() == [
+        "acgan-mnist", "bigan-mnist", "cgan-fashion", "cgan-mnist", "dcgan-fashion", "dcgan-mnist", "gan-mnist",
+        "gan-toy2d", "infogan-mnist", "lsgan-mnist", "wgan-gp-mnist",
+    ]
+    assert zoo.list_models("*c*gan-mnist") == ["acgan-mnist", "cgan-mnist", "dcgan-mnist"]
+    assert zoo.list_models("*-fashion") == ["cgan-fashion", "dcgan-fashion"]
     assert zoo.list_models("nothing*") == []
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import keras
 import pytest
 
+from conftest import IMAGE_MODELS
 from zoo.cli import main
 from zoo.training import CHECKPOINT, STATE, TrainingDiverged, train
 
@@ -115,7 +116,7 @@ def test_first_epoch_losses_are_identical_in_two_deterministic_runs(tmp_path):
 
 def test_one_mirrored_step_on_two_devices_equals_one_single_device_step():
     result = subprocess.run(
-        [sys.executable, str(TESTS / "_mirrored_step.py"), *sorted(__import__("zoo").list_models())],
+        [sys.executable, str(TESTS / "_mirrored_step.py"), *IMAGE_MODELS],
         env=ENV, capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]

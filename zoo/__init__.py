@@ -12,7 +12,7 @@ from zoo._base import GAN  # noqa: E402
 from zoo._registry import info, list_models, load, register_model  # noqa: E402
 
 # Importing a family module registers its models.
-from zoo import bigan, cgan, dcgan, gan, lsgan  # noqa: E402,F401
+from zoo import acgan, bigan, cgan, dcgan, gan, infogan, lsgan, toy2d, wgan  # noqa: E402,F401
 from zoo.benchmark import benchmark  # noqa: E402
 from zoo.latent import interpolate, save_walk  # noqa: E402
 

@@ -160,6 +160,7 @@ class GAN(keras.Model):
     """
 
     conditional = False
+    sample_shape = IMAGE_SHAPE  # what `generate` returns one of
 
     def __init__(
         self,
@@ -274,19 +275,35 @@ class GAN(keras.Model):
         return self.generator(inputs, training=training)
 
     def sample_latent(self, batch_size):
-        shape = (batch_size, self.latent_dim)
-        context = tf.distribute.get_replica_context()
-        if context is not None and context.num_replicas_in_sync > 1:
-            # Every replica must draw different noise: fold its id into the seed.
-            seed = self.seed_generator.next()
-            offset = tf.cast(context.replica_id_in_sync_group, seed.dtype) * 7919
-            seed = seed + tf.stack([offset, tf.zeros_like(offset)])
-            if self.prior == "uniform":
-                return tf.random.stateless_uniform(shape, seed, -1.0, 1.0)
-            return tf.random.stateless_normal(shape, seed)
         if self.prior == "uniform":
-            return keras.random.uniform(shape, -1.0, 1.0, seed=self.seed_generator)
+            return self.random_uniform((batch_size, self.latent_dim), -1.0, 1.0)
+        return self.random_normal((batch_size, self.latent_dim))
+
+    def sample_mixing_weights(self, batch_size, sample_rank):
+        """The gradient penalty's weights between real and fake: one uniform [0, 1] per sample."""
+        return self.random_uniform((batch_size,) + (1,) * sample_rank, 0.0, 1.0)
+
+    def _replica_seed(self):
+        """Under a multi-replica strategy, a seed with the replica id folded in (every replica
+        must draw different numbers); None otherwise."""
+        context = tf.distribute.get_replica_context()
+        if context is None or context.num_replicas_in_sync == 1:
+            return None
+        seed = self.seed_generator.next()
+        offset = tf.cast(context.replica_id_in_sync_group, seed.dtype) * 7919
+        return seed + tf.stack([offset, tf.zeros_like(offset)])
+
+    def random_normal(self, shape):
+        seed = self._replica_seed()
+        if seed is not None:
+            return tf.random.stateless_normal(shape, seed)
         return keras.random.normal(shape, seed=self.seed_generator)
+
+    def random_uniform(self, shape, low, high):
+        seed = self._replica_seed()
+        if seed is not None:
+            return tf.random.stateless_uniform(shape, seed, low, high)
+        return keras.random.uniform(shape, low, high, seed=self.seed_generator)
 
     # ----------------------------------------------------------- losses
     def discriminator_loss(self, real_logits, fake_logits):
@@ -314,13 +331,14 @@ class GAN(keras.Model):
 
     def gradient_penalty_loss(self, real, fake, labels):
         """WGAN-GP: (|grad D(x_hat)| - 1)^2 at x_hat between real and fake, one mixing weight per sample."""
-        alpha = keras.random.uniform((ops.shape(real)[0], 1, 1, 1), seed=self.seed_generator)
+        sample_axes = tuple(range(1, len(real.shape)))  # (1, 2, 3) for images
+        alpha = self.sample_mixing_weights(ops.shape(real)[0], len(sample_axes))
         mixed = alpha * real + (1.0 - alpha) * fake
         with tf.GradientTape() as tape:
             tape.watch(mixed)
             logits = self.discriminator(self.discriminator_inputs(mixed, labels), training=True)
         gradients = tape.gradient(logits, mixed)
-        norms = ops.sqrt(ops.sum(ops.square(gradients), axis=(1, 2, 3)) + 1e-12)  # eps: no NaN at 0
+        norms = ops.sqrt(ops.sum(ops.square(gradients), axis=sample_axes) + 1e-12)  # eps: no NaN at 0
         return ops.mean(ops.square(norms - 1.0))
 
     # ---------------------------------------------------------- training
@@ -527,18 +545,19 @@ class GAN(keras.Model):
                 raise ValueError(f"got {count} {'labels' if self.conditional else 'images'} but {len(latent)} latent vectors")
             count = len(latent)
         batch_size = check_positive_int("batch_size", batch_size)
-        limit = max_images()
+        sample_bytes = 4 * int(np.prod(self.sample_shape))  # float32
+        limit = max_images() * IMAGE_BYTES // sample_bytes
         if count > limit:
             chunks = "labels[i : i + 10_000]" if self.conditional else "10_000"
             raise ValueError(
-                f"{count} images would take {count * IMAGE_BYTES / 2**30:,.0f} GiB, more than this machine's memory "
-                f"holds ({limit:,} images); generate them in chunks, e.g. generate({chunks}, seed=i) in a loop"
+                f"{count} samples would take {count * sample_bytes / 2**30:,.0f} GiB, more than "
+                f"this machine's memory holds ({limit:,}); generate them in chunks, e.g. generate({chunks}, seed=i) in a loop"
             )
         try:
             rng = np.random.default_rng(seed)
         except (TypeError, ValueError):
             raise ValueError(f"seed must be None or a non-negative int, got {seed!r}") from None
-        out = np.empty((count,) + IMAGE_SHAPE, dtype="float32")
+        out = np.empty((count,) + tuple(self.sample_shape), dtype="float32")
         for start in range(0, count, batch_size):
             stop = min(start + batch_size, count)
             z = latent[start:stop] if latent is not None else self._draw_latent(rng, stop - start)
@@ -555,12 +574,15 @@ class GAN(keras.Model):
         if self._sample_fn is None:
             @tf.function(reduce_retracing=True)
             def sample(z, y):
-                images = self.sampling_generator(self.generator_inputs(z, y), training=False)
-                return tf.clip_by_value((images + 1.0) * 0.5, 0.0, 1.0)
+                return self.postprocess(self.sampling_generator(self.generator_inputs(z, y), training=False))
 
             self._sample_fn = sample
         y = tf.constant(labels) if labels is not None else None
         return self._sample_fn(tf.constant(latent), y).numpy()
+
+    def postprocess(self, outputs):
+        """G's tanh output in [-1, 1] as images in [0, 1]."""
+        return tf.clip_by_value((outputs + 1.0) * 0.5, 0.0, 1.0)
 
     def parameter_counts(self):
         """Parameter count of each sub-network, e.g. {'generator': ..., 'discriminator': ...}."""

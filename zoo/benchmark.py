@@ -16,8 +16,9 @@ import keras
 import numpy as np
 
 from zoo import metrics
-from zoo._registry import list_models, load, metadata_path
+from zoo._registry import get_entry, list_models, load, metadata_path
 from zoo.plotting import save_grid
+from zoo.toy2d import RING, ring_points, score_points
 
 COLUMNS = [
     ("model", "model", "{}"),
@@ -30,6 +31,9 @@ COLUMNS = [
     ("class_accuracy", "class acc.", "{:.3f}"),
     ("encoder_probe_linear", "probe (linear)", "{:.3f}"),
     ("reconstruction_class_kept", "recon. class", "{:.3f}"),
+    ("code_match_error", "code error", "{:.3f}"),
+    ("ring_modes", "modes of 8", "{}"),
+    ("high_quality", "high quality", "{:.3f}"),
     ("g_params", "G params", "{:,}"),
     ("d_params", "D params", "{:,}"),
     ("images_per_second", "generate img/s", "{:,.0f}"),
@@ -50,11 +54,11 @@ def train_step_ms(model, batch_size=64, steps=30):
     return (time.perf_counter() - start) / steps * 1000
 
 
-def measure_model(model, n, seed, reference, timing=True):
+def measure_model(model, n, seed, reference, timing=True, dataset="mnist"):
     start = time.perf_counter()
     images, labels = metrics.generate_for_scoring(model, n, seed)
     seconds = time.perf_counter() - start
-    row = {"model": model.name, **metrics.score_model(model, images, labels, reference)}
+    row = {"model": model.name, **metrics.score_model(model, images, labels, reference, dataset)}
     counts = model.parameter_counts()
     row.update(g_params=counts["generator"], d_params=counts["discriminator"], images_per_second=n / seconds)
     if timing:
@@ -62,48 +66,85 @@ def measure_model(model, n, seed, reference, timing=True):
     return row, images
 
 
-def reference_rows(real, n, seed):
+DATASET_TITLES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", RING: "Ring of 8 Gaussians (2-D)"}
+
+
+def point_rows(names, n, seed, references=True):
+    """Rows of the 2-D models: modes covered out of 8 and the share of high-quality samples."""
+    rows = [{"model": "real ring (sampled)", **score_points(ring_points(n, seed))}] if references else []
+    for name in names:
+        model = load(name, compile=False)
+        start = time.perf_counter()
+        points = model.generate(n, seed=seed)
+        seconds = time.perf_counter() - start
+        counts = model.parameter_counts()
+        rows.append({
+            "model": name, **score_points(points),
+            "g_params": counts["generator"], "d_params": counts["discriminator"], "images_per_second": n / seconds,
+        })
+    return rows
+
+
+def reference_rows(real, n, seed, dataset="mnist"):
     """Real, blurred-real and uniform-noise rows, scored like the models."""
     images, labels = real
     noise = np.random.default_rng(seed).uniform(0, 1, images.shape).astype("float32")
     # Another sample as the reference: real images against themselves would score a trivial 1.0.
-    reference = metrics.RealReference(metrics.real_images(n, seed=seed + 1)[0])
+    reference = metrics.RealReference(metrics.real_images(n, dataset, seed=seed + 1)[0], dataset)
+    title = DATASET_TITLES.get(dataset, dataset)
     return [
-        {"model": "real MNIST (train)", **metrics.score_images(images, labels, reference)},
-        {"model": "blurred real (3x3 box)", **metrics.score_images(metrics.box_blur(images), labels, reference)},
-        {"model": "uniform noise", **metrics.score_images(noise, None, reference)},
+        {"model": f"real {title} (train)", **metrics.score_images(images, labels, reference, dataset)},
+        {"model": "blurred real (3x3 box)", **metrics.score_images(metrics.box_blur(images), labels, reference, dataset)},
+        {"model": "uniform noise", **metrics.score_images(noise, None, reference, dataset)},
     ]
 
 
 def benchmark(names=None, out_dir=None, n=10_000, seed=0, references=True, baseline=True, timing=True, verbose=1):
-    """Score `names` (default: every registered model) and the reference rows; returns the rows."""
+    """Score `names` (default: every registered model) and the reference rows; returns the rows.
+
+    Models are scored against the data set they were registered for, with that data
+    set's evaluator and reference rows; the seed-recipe baseline row is an MNIST one.
+    Each row says its data set under "dataset".
+    """
     from zoo.baseline import load_baseline
 
     names = list(names or list_models())
-    real = metrics.real_images(n, seed=seed)
-    tasks = len(names) + (1 if references else 0) + (1 if baseline else 0)
+    datasets = list(dict.fromkeys(get_entry(name).dataset for name in names))
+    baseline = baseline and "mnist" in datasets
+    tasks = len(names) + (len(datasets) if references else 0) + (1 if baseline else 0)
     progress = keras.utils.Progbar(tasks, verbose=verbose, unit_name="row")
     rows, samples = [], []
-    reference = metrics.RealReference(real[0])
-    if references:
-        rows += reference_rows(real, n, seed)
-        progress.add(1)
-    models = [(name, lambda name=name: load(name, compile=False)) for name in names]
-    if baseline:
-        models.append(("baseline (classic Keras loop)", load_baseline))
-    for label, make in models:
-        model = make()
-        row, images = measure_model(model, n, seed, reference, timing=timing and label in names)
-        row["model"] = label
-        rows.append(row)
-        samples.append((label, images[:10]))  # conditional models: the digits 0-9
-        progress.add(1)
+    for dataset in datasets:
+        if dataset == RING:  # 2-D points: no evaluator, scored against the ring's modes
+            group = point_rows([name for name in names if get_entry(name).dataset == RING], n, seed, references)
+            progress.add(len(group))
+            rows += [{**row, "dataset": dataset} for row in group]
+            continue
+        real = metrics.real_images(n, dataset, seed=seed)
+        reference = metrics.RealReference(real[0], dataset)
+        group = []
+        if references:
+            group += reference_rows(real, n, seed, dataset)
+            progress.add(1)
+        models = [
+            (name, lambda name=name: load(name, compile=False)) for name in names if get_entry(name).dataset == dataset
+        ]
+        if baseline and dataset == "mnist":
+            models.append(("baseline (classic Keras loop)", load_baseline))
+        for label, make in models:
+            model = make()
+            row, images = measure_model(model, n, seed, reference, timing=timing and label in names, dataset=dataset)
+            row["model"] = label
+            group.append(row)
+            samples.append((label, images[:10]))  # conditional models: the classes 0-9
+            progress.add(1)
+        rows += [{**row, "dataset": dataset} for row in group]
     if out_dir is not None:
         write_results(rows, samples, Path(out_dir), n)
     return rows
 
 
-QUALITY_KEYS = [key for key, _, _ in COLUMNS[1:10]] + ["classifier_score_std", "encoder_probe_1nn"]
+QUALITY_KEYS = [key for key, _, _ in COLUMNS[1:13]] + ["classifier_score_std", "encoder_probe_1nn"]
 
 
 def _rounded(value):
@@ -131,6 +172,20 @@ def markdown_table(rows):
     return "\n".join(lines)
 
 
+def results_markdown(rows, n):
+    """The results as markdown: one table per data set, with its evaluator named."""
+    sections = []
+    for dataset in dict.fromkeys(row.get("dataset", "mnist") for row in rows):
+        title = DATASET_TITLES.get(dataset, dataset)
+        table = markdown_table([row for row in rows if row.get("dataset", "mnist") == dataset])
+        if dataset == RING:
+            about = "Modes covered out of 8 and the share of samples within 3 standard deviations of a mode (`zoo.toy2d`)."
+        else:
+            about = f"Metrics in the feature space of the zoo's {title} evaluator (`zoo.evaluator`)."
+        sections.append(f"### {title}\n\n{about}\n\n{table}\n")
+    return f"N = {n:,} generated images per model, seed 0.\n\n" + "\n".join(sections)
+
+
 def write_results(rows, samples, out_dir, n):
     out_dir.mkdir(parents=True, exist_ok=True)
     keys = [key for key, _, _ in COLUMNS] + sorted({k for row in rows for k in row} - {k for k, _, _ in COLUMNS})
@@ -138,10 +193,7 @@ def write_results(rows, samples, out_dir, n):
         writer = csv.DictWriter(f, fieldnames=keys)
         writer.writeheader()
         writer.writerows(rows)
-    (out_dir / "results.md").write_text(
-        f"N = {n:,} generated images per model, seed 0; metrics in the feature space of the zoo's "
-        "MNIST evaluator (`zoo.evaluator`).\n\n" + markdown_table(rows) + "\n"
-    )
+    (out_dir / "results.md").write_text(results_markdown(rows, n))
     if samples:
         save_grid(np.concatenate([images for _, images in samples]), out_dir / "samples.png", columns=10,
                   row_labels=[label for label, _ in samples])

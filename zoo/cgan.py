@@ -14,6 +14,14 @@ from zoo._registry import register_model
 from zoo.dcgan import conv_features, conv_image_head
 
 
+def conditional_generator(latent_dim, filters, kernel_size, embedding_dim):
+    """The DCGAN generator on the latent vector concatenated with a learned label embedding."""
+    latent = keras.Input((latent_dim,), name="latent")
+    labels = keras.Input((), dtype="int32", name="labels")
+    x = layers.Concatenate()([latent, layers.Embedding(NUM_CLASSES, embedding_dim)(labels)])
+    return keras.Model([latent, labels], conv_image_head(x, filters, kernel_size), name="generator")
+
+
 @keras.saving.register_keras_serializable(package="zoo")
 class ConditionalGAN(ConditionalMixin, GAN):
     """Label-conditioned convolutional GAN; `generate(labels)` draws those digits."""
@@ -27,10 +35,7 @@ class ConditionalGAN(ConditionalMixin, GAN):
         self.dense_units = dense_units
         self.embedding_dim = embedding_dim
 
-        latent = keras.Input((self.latent_dim,), name="latent")
-        g_labels = keras.Input((), dtype="int32", name="labels")
-        x = layers.Concatenate()([latent, layers.Embedding(NUM_CLASSES, embedding_dim)(g_labels)])
-        self.generator = keras.Model([latent, g_labels], conv_image_head(x, filters, kernel_size), name="generator")
+        self.generator = conditional_generator(self.latent_dim, filters, kernel_size, embedding_dim)
 
         images = keras.Input(IMAGE_SHAPE, name="images")
         d_labels = keras.Input((), dtype="int32", name="labels")
@@ -53,4 +58,10 @@ class ConditionalGAN(ConditionalMixin, GAN):
 @register_model(recipe={"epochs": 20, "batch_size": 64})
 def cgan_mnist(**overrides):
     """Conditional convolutional GAN on MNIST: generate([3, 1, 4]) draws those digits."""
+    return ConditionalGAN(**{"latent_dim": 64, "ema_decay": 0.999, **overrides})
+
+
+@register_model(dataset="fashion_mnist", recipe={"epochs": 20, "batch_size": 64})
+def cgan_fashion(**overrides):
+    """Conditional convolutional GAN on Fashion-MNIST: generate([0, 9]) draws a T-shirt and an ankle boot."""
     return ConditionalGAN(**{"latent_dim": 64, "ema_decay": 0.999, **overrides})

@@ -183,8 +183,15 @@ def cmd_generate(args):
         if args.labels is not None:
             raise ValueError(f"{args.name} is unconditional: use -n COUNT, not --labels")
         request = args.n or 16
-    images = model.generate(request, seed=args.seed)
     out.parent.mkdir(parents=True, exist_ok=True)
+    if hasattr(model, "save_progress_figure"):  # 2-D points (gan-toy2d): a scatter plot over D, or the points
+        if out.suffix == ".png":
+            model.save_progress_figure(out, seed=args.seed, title=args.name, n=request)
+        else:
+            np.savez_compressed(out, points=model.generate(request, seed=args.seed))
+        print(f"wrote {request} points to {out}")
+        return 0
+    images = model.generate(request, seed=args.seed)
     if out.suffix == ".png":
         columns = min(len(images), 10) if model.conditional else None
         save_grid(images, out, columns=columns)
@@ -231,7 +238,7 @@ def cmd_train(args):
 
 def cmd_bench(args):
     import zoo
-    from zoo.benchmark import benchmark, markdown_table
+    from zoo.benchmark import benchmark, results_markdown
 
     for name in args.names:
         zoo.info(name)  # unknown names fail before any work
@@ -239,7 +246,7 @@ def cmd_bench(args):
         args.names, args.out, n=args.n, seed=args.seed, references=not args.no_references,
         baseline=not args.no_baseline, timing=not args.no_timing,
     )
-    print(markdown_table(rows))
+    print(results_markdown(rows, args.n))
     print(f"wrote {args.out}/results.md, results.csv, samples.png")
     if args.write_metadata:
         from zoo.benchmark import record_metrics

@@ -80,8 +80,11 @@ def save_walk(model, path, frames=48, walkers=16, seed=0, classes=None, seconds_
     """Write a looping GIF of `walk_frames` (a square-ish grid of walkers per frame)."""
     from PIL import Image
 
+    from zoo._base import IMAGE_SHAPE
     from zoo.plotting import image_grid
 
+    if tuple(model.sample_shape) != IMAGE_SHAPE:
+        raise ValueError(f"a walk animates images; {model.name} generates samples of shape {model.sample_shape}")
     images = walk_frames(model, frames=frames, walkers=walkers, seed=seed, classes=classes)
     pictures = []
     for frame in images:

@@ -161,6 +161,43 @@ def reconstruction_class_kept(model, dataset="mnist", n=10_000):
     return class_accuracy(probabilities, labels)
 
 
+def best_matching_accuracy(confusion):
+    """Largest count on the diagonal of `confusion` (codes x classes) over all one-to-one
+    assignments of codes to classes: exact, by dynamic programming over sets of used classes."""
+    confusion = np.asarray(confusion, dtype="float64")
+    codes, classes = confusion.shape
+    if codes > classes:
+        raise ValueError(f"cannot match {codes} codes one-to-one to {classes} classes")
+    best = {0: 0.0}  # set of classes used by the first popcount(mask) codes -> best count
+    for code in range(codes):
+        step = {}
+        for mask, total in best.items():
+            for cls in range(classes):
+                if not mask >> cls & 1:
+                    key = mask | 1 << cls
+                    step[key] = max(step.get(key, -1.0), total + confusion[code, cls])
+        best = step
+    return max(best.values())
+
+
+def categorical_code_error(model, n=10_000, seed=0, dataset="mnist"):
+    """Share of `n` samples (codes drawn in equal numbers) whose evaluator class differs from
+    their categorical code under the best one-to-one matching of codes to classes."""
+    codes = np.arange(n) % model.categorical_codes
+    images = model.generate(n, codes={"category": codes}, seed=seed)
+    predicted = load_evaluator(dataset)(images).probabilities.argmax(axis=1)
+    confusion = np.zeros((model.categorical_codes, NUM_CLASSES))
+    np.add.at(confusion, (codes, predicted), 1)
+    return 1.0 - best_matching_accuracy(confusion) / n
+
+
+def dataset_of(model):
+    """The data set a model was registered for ("mnist" for models outside the registry)."""
+    from zoo._registry import list_models, get_entry
+
+    return get_entry(model.name).dataset if model.name in list_models() else "mnist"
+
+
 def generate_for_scoring(model, n, seed):
     """(images, labels): `n` images with a fixed seed; conditional models get balanced labels."""
     labels = np.arange(n) % NUM_CLASSES if model.conditional else None
@@ -168,16 +205,21 @@ def generate_for_scoring(model, n, seed):
 
 
 def score_model(model, images, labels=None, reference=None, dataset="mnist"):
-    """`score_images` of a model's samples, plus the encoder metrics when it has an encoder."""
+    """`score_images` of a model's samples, plus the encoder metrics when it has an encoder
+    and the code-matching error when it has categorical codes."""
     result = score_images(images, labels, reference, dataset)
+    if hasattr(model, "categorical_codes"):
+        result["code_match_error"] = categorical_code_error(model, len(images), dataset=dataset)
     if hasattr(model, "encode"):
         result.update(encoder_probe(model, dataset))
         result["reconstruction_class_kept"] = reconstruction_class_kept(model, dataset)
     return result
 
 
-def evaluate(model, n=10_000, seed=0, dataset="mnist"):
-    """Generate `n` images with a fixed seed and score them."""
+def evaluate(model, n=10_000, seed=0, dataset=None):
+    """Generate `n` images with a fixed seed and score them (by default against the
+    data set the model is registered for)."""
+    dataset = dataset or dataset_of(model)
     images, labels = generate_for_scoring(model, n, seed)
     return score_model(model, images, labels, dataset=dataset)
 

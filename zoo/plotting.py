@@ -64,3 +64,20 @@ def save_gif(png_paths, path, seconds_per_frame=0.5):
     frames = [Image.open(p).convert("P") for p in png_paths]
     if frames:
         frames[0].save(path, save_all=True, append_images=frames[1:], duration=int(seconds_per_frame * 1000), loop=0)
+
+
+def save_plane(real, fake, d_plane, extent, path, title=None, label="D(x)", value_range=None):
+    """Scatter real and generated 2-D points over a heat map of D on [-extent, extent]^2."""
+    fig, ax = plt.subplots(figsize=(5.6, 4.8), dpi=100)
+    low, high = value_range or (None, None)
+    heat = ax.imshow(d_plane, origin="lower", extent=(-extent, extent, -extent, extent), cmap="RdBu", vmin=low, vmax=high)
+    fig.colorbar(heat, ax=ax, label=label)
+    ax.scatter(real[:, 0], real[:, 1], s=4, c="black", label="real")
+    ax.scatter(fake[:, 0], fake[:, 1], s=4, c="orange", alpha=0.6, label="generated")
+    ax.set_xlim(-extent, extent)
+    ax.set_ylim(-extent, extent)
+    ax.set_aspect("equal")
+    ax.legend(loc="upper right", fontsize=8)
+    ax.set_title(title or "")
+    fig.savefig(path, bbox_inches="tight")
+    plt.close(fig)

@@ -74,8 +74,12 @@ class EpochArtifacts(keras.callbacks.Callback):
         done = epoch + 1
         samples_dir = self.out_dir / "samples"
         samples_dir.mkdir(exist_ok=True)
-        images = self.model.generate(sample_request(self.model), seed=self.sample_seed)
-        save_grid(images, samples_dir / f"epoch_{done:03d}.png", columns=10, title=f"{self.model.name} epoch {done}")
+        picture, title = samples_dir / f"epoch_{done:03d}.png", f"{self.model.name} epoch {done}"
+        if hasattr(self.model, "save_progress_figure"):  # models that draw their own progress (gan-toy2d)
+            self.model.save_progress_figure(picture, seed=self.sample_seed, title=title)
+        else:
+            images = self.model.generate(sample_request(self.model), seed=self.sample_seed)
+            save_grid(images, picture, columns=10, title=title)
 
         # Model first, then the state that points at it: a crash in between leaves
         # the previous state, so at worst one epoch is trained again.
@@ -216,7 +220,10 @@ def train(
         print(f"{name}: {state['epochs_done']} epochs already done in {out_dir}")
         return model, state
 
-    dataset = zoo_data.load(data, labels=True, batch_size=batch_size, seed=seed, limit=limit)
+    if hasattr(model, "training_data"):  # models with their own data (gan-toy2d's ring of Gaussians)
+        dataset = model.training_data(data, batch_size=batch_size, seed=seed, limit=limit)
+    else:
+        dataset = zoo_data.load(data, labels=True, batch_size=batch_size, seed=seed, limit=limit)
     artifacts = EpochArtifacts(out_dir, state)
     callbacks = [artifacts]
     if tensorboard:
