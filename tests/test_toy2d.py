@@ -1,5 +1,7 @@
 """The 2-D teaching model: ring data, scoring, the update rules, pictures, training and the CLI."""
 
+import json
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -99,6 +101,9 @@ def test_cli_generate_draws_a_scatter_plot_or_saves_points(tmp_path, capsys):
     assert main(["generate", "gan-toy2d", "-n", "50", "--seed", "1", "--out", str(tmp_path / "ring.npz")]) == 0
     points = np.load(tmp_path / "ring.npz")["points"]
     np.testing.assert_array_equal(points, zoo.load("gan-toy2d").generate(50, seed=1))
+    assert main(["generate", "gan-toy2d", "-n", str(10**15), "--out", str(tmp_path / "huge.png")]) == 2
+    assert main(["evaluate", "gan-toy2d", "-n", "2000"]) == 0
+    assert json.loads(capsys.readouterr().out.split("\n", 2)[-1])["ring_modes"] == 8
 
 
 def test_benchmark_scores_the_ring_model(tmp_path):

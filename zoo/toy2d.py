@@ -128,8 +128,9 @@ class Toy2DGAN(GAN):
         from zoo.plotting import save_plane
 
         probability = self.loss_name in PROBABILITY_LOSSES
+        fake = self.generate(n, seed=seed)  # first: it checks n
         save_plane(
-            ring_points(n, seed), self.generate(n, seed=seed), self.discriminator_plane(), PLANE, path, title,
+            ring_points(len(fake), seed), fake, self.discriminator_plane(), PLANE, path, title,
             label="D(x): probability of real" if probability else "D(x): score", value_range=(0, 1) if probability else None,
         )
 
