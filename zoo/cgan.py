@@ -26,7 +26,9 @@ def conditional_generator(latent_dim, filters, kernel_size, embedding_dim):
 class ConditionalGAN(ConditionalMixin, GAN):
     """Label-conditioned convolutional GAN; `generate(labels)` draws those digits."""
 
-    def __init__(self, filters=32, kernel_size=4, dense_units=256, embedding_dim=50, **kwargs):
+    def __init__(
+        self, filters=32, kernel_size=4, dense_units=256, embedding_dim=50, minibatch_stddev=False, **kwargs
+    ):
         super().__init__(**kwargs)
         if not dense_units:
             raise ValueError("the projection discriminator needs dense_units > 0")
@@ -34,12 +36,13 @@ class ConditionalGAN(ConditionalMixin, GAN):
         self.kernel_size = kernel_size
         self.dense_units = dense_units
         self.embedding_dim = embedding_dim
+        self.minibatch_stddev = minibatch_stddev
 
         self.generator = conditional_generator(self.latent_dim, filters, kernel_size, embedding_dim)
 
         images = keras.Input(IMAGE_SHAPE, name="images")
         d_labels = keras.Input((), dtype="int32", name="labels")
-        features = conv_features(images, filters, kernel_size, dense_units)
+        features = conv_features(images, filters, kernel_size, dense_units, minibatch_stddev)
         projection = layers.Dot(axes=1)([layers.Embedding(NUM_CLASSES, dense_units)(d_labels), features])
         logits = layers.Add()([layers.Dense(1)(features), projection])
         self.discriminator = keras.Model([images, d_labels], logits, name="discriminator")
@@ -52,6 +55,7 @@ class ConditionalGAN(ConditionalMixin, GAN):
             "kernel_size": self.kernel_size,
             "dense_units": self.dense_units,
             "embedding_dim": self.embedding_dim,
+            "minibatch_stddev": self.minibatch_stddev,
         }
 
 

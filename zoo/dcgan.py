@@ -26,12 +26,29 @@ def conv_image_head(x, filters, kernel_size):
     return layers.Conv2DTranspose(1, kernel_size, strides=2, padding="same", activation="tanh")(x)
 
 
-def conv_features(images, filters, kernel_size, dense_units=0):
-    """Two stride-2 LeakyReLU convolutions, flattened, then an optional LeakyReLU dense layer."""
+@keras.saving.register_keras_serializable(package="zoo")
+class MinibatchStddev(layers.Layer):
+    """Appends one channel holding the batch's mean standard deviation over its features
+    (Karras et al., 2018): D can see a batch lacking variety, which pushes G to vary more."""
+
+    def call(self, x):
+        std = keras.ops.sqrt(keras.ops.var(x, axis=0) + 1e-8)
+        shape = keras.ops.shape(x)
+        return keras.ops.concatenate([x, keras.ops.ones((shape[0], shape[1], shape[2], 1)) * keras.ops.mean(std)], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[:-1] + (input_shape[-1] + 1,)
+
+
+def conv_features(images, filters, kernel_size, dense_units=0, minibatch_stddev=False):
+    """Two stride-2 LeakyReLU convolutions (optionally a minibatch-stddev channel), flattened,
+    then an optional LeakyReLU dense layer."""
     x = layers.Conv2D(filters, kernel_size, strides=2, padding="same")(images)
     x = layers.LeakyReLU(0.2)(x)
     x = layers.Conv2D(2 * filters, kernel_size, strides=2, padding="same")(x)
     x = layers.LeakyReLU(0.2)(x)
+    if minibatch_stddev:
+        x = MinibatchStddev()(x)
     x = layers.Flatten()(x)
     if dense_units:
         x = layers.LeakyReLU(0.2)(layers.Dense(dense_units)(x))
@@ -41,23 +58,30 @@ def conv_features(images, filters, kernel_size, dense_units=0):
 @keras.saving.register_keras_serializable(package="zoo")
 class DCGAN(GAN):
     """Convolutional generator and discriminator; `filters` sets the width, `dense_units`
-    adds a hidden dense layer to D."""
+    adds a hidden dense layer to D, `minibatch_stddev` a batch-variety channel to D."""
 
-    def __init__(self, filters=32, kernel_size=4, dense_units=0, **kwargs):
+    def __init__(self, filters=32, kernel_size=4, dense_units=0, minibatch_stddev=False, **kwargs):
         super().__init__(**kwargs)
         self.filters = filters
         self.kernel_size = kernel_size
         self.dense_units = dense_units
+        self.minibatch_stddev = minibatch_stddev
 
         latent = keras.Input((self.latent_dim,), name="latent")
         self.generator = keras.Model(latent, conv_image_head(latent, filters, kernel_size), name="generator")
         images = keras.Input(IMAGE_SHAPE, name="images")
-        logits = layers.Dense(1)(conv_features(images, filters, kernel_size, dense_units))
+        logits = layers.Dense(1)(conv_features(images, filters, kernel_size, dense_units, minibatch_stddev))
         self.discriminator = keras.Model(images, logits, name="discriminator")
         self.track_generator_average()
 
     def get_config(self):
-        return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size, "dense_units": self.dense_units}
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "dense_units": self.dense_units,
+            "minibatch_stddev": self.minibatch_stddev,
+        }
 
 
 @register_model(recipe={"epochs": 20, "batch_size": 64})

@@ -1,0 +1,29 @@
+"""DCGAN building blocks: the minibatch-stddev channel of the discriminator."""
+
+import keras
+import numpy as np
+
+from zoo.dcgan import DCGAN, MinibatchStddev
+
+
+def test_minibatch_stddev_appends_the_batch_variety_as_a_channel():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((8, 7, 7, 3)).astype("float32")
+    out = keras.ops.convert_to_numpy(MinibatchStddev()(x))
+    assert out.shape == (8, 7, 7, 4)
+    np.testing.assert_array_equal(out[..., :3], x)
+    np.testing.assert_allclose(out[..., 3], x.std(axis=0).mean(), rtol=1e-4)
+    same = keras.ops.convert_to_numpy(MinibatchStddev()(np.repeat(x[:1], 8, axis=0)))
+    assert same[..., 3].max() < 1e-3  # a batch of copies shows no variety
+
+
+def test_dcgan_with_minibatch_stddev_trains_and_round_trips(tmp_path, mnist_batch):
+    model = DCGAN(minibatch_stddev=True, seed=0)
+    model.compile()
+    model.fit(mnist_batch[0][:32], batch_size=16, epochs=1, verbose=0)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
+    assert loaded.get_config()["minibatch_stddev"] is True
+    np.testing.assert_array_equal(loaded.generate(3, seed=1), model.generate(3, seed=1))
+    images = keras.ops.convert_to_numpy(mnist_batch[0][:16])
+    np.testing.assert_allclose(loaded.discriminator(images), model.discriminator(images), atol=1e-6)
