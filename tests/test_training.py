@@ -123,7 +123,8 @@ def test_one_mirrored_step_on_two_devices_equals_one_single_device_step():
     for name, row in json.loads(result.stdout.splitlines()[-1]).items():
         assert row["replicas"] == 2
         assert row["max_weight_change"] > 1e-3, f"{name}: the step moved the weights"
-        assert row["max_weight_difference"] < 1e-5, f"{name}: {row}"
+        # Float reduction order differs between the runs (up to 5e-5 seen); a wrong loss scale gives 0.016.
+        assert row["max_weight_difference"] < 2e-4, f"{name}: {row}"
         for key, value in row["single_losses"].items():
             assert row["mirrored_losses"][key] == pytest.approx(value, rel=1e-5)
 
