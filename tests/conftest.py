@@ -2,6 +2,7 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import importlib.util  # noqa: E402
 import shutil  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -21,6 +22,17 @@ for _name in zoo.data.BUILTIN:
 ALL_MODELS = zoo.list_models()
 # Models of 28x28 images; the 2-D teaching model (gan-toy2d) has its own tests.
 IMAGE_MODELS = [name for name in ALL_MODELS if zoo._registry.get_entry(name).dataset in zoo.data.BUILTIN]
+
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+
+
+def load_script(name):
+    """scripts/NAME.py as a module (the scripts are not part of the package)."""
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def request_for(model, count=4):

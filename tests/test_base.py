@@ -189,3 +189,29 @@ def test_generator_average_follows_the_generator(mnist_batch):
 
 def test_no_generator_average_by_default():
     assert BatchNormDiscriminatorGAN(latent_dim=4).generator_average is None
+
+
+def test_temperature_scales_the_drawn_latents_only():
+    model = BatchNormDiscriminatorGAN(latent_dim=4, seed=0)
+    assert model.temperature == 1.0 and model.get_config()["temperature"] == 1.0
+    z = np.random.default_rng(5).standard_normal((3, 4), dtype="float32")
+    model.temperature = 1.5
+    np.testing.assert_allclose(model.generate(3, seed=5), model.generate(latent=1.5 * z), atol=1e-6)
+    # explicit latents are used as given
+    np.testing.assert_allclose(model.generate(latent=z), model.generate(latent=z), atol=0)
+    assert not np.allclose(model.generate(latent=z), model.generate(3, seed=5))
+    assert BatchNormDiscriminatorGAN.from_config(model.get_config()).temperature == 1.5
+
+
+@pytest.mark.parametrize("value", [0, -1.0, float("nan"), float("inf"), True, "1.2"])
+def test_bad_temperatures_are_refused(value):
+    with pytest.raises(ValueError, match="temperature"):
+        BatchNormDiscriminatorGAN(latent_dim=4, temperature=value)
+    model = BatchNormDiscriminatorGAN(latent_dim=4)
+    with pytest.raises(ValueError, match="temperature"):
+        model.temperature = value
+
+
+def test_temperature_does_not_apply_to_a_uniform_prior():
+    with pytest.raises(ValueError, match="uniform"):
+        BatchNormDiscriminatorGAN(latent_dim=4, prior="uniform", temperature=1.2)

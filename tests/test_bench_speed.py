@@ -1,8 +1,6 @@
 import csv
-import importlib.util
 import json
 import math
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -12,14 +10,8 @@ from keras import layers
 import zoo
 from zoo import speed
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench_speed.py"
+from conftest import load_script
 
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("bench_speed", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_flop_counter_matches_hand_count():
@@ -78,7 +70,7 @@ def test_peak_rss_growth_sees_a_fresh_allocation():
 
 
 def test_quick_run_writes_the_full_report(tmp_path):
-    bench = load_script()
+    bench = load_script("bench_speed")
     assert bench.main(["--quick", "--out", str(tmp_path)]) == 0
     report = (tmp_path / "speed.md").read_text()
     assert "python scripts/bench_speed.py --quick --out" in report
@@ -98,6 +90,7 @@ def test_quick_run_writes_the_full_report(tmp_path):
     classic = value("classic loop: predict + 2 D.train_on_batch + stacked.train_on_batch", "gan-mnist")
     fit = value("fit (compiled train_step, zoo.data.load)", "gan-mnist")
     assert value("fit / classic loop", "gan-mnist") == pytest.approx(fit / classic)
+    value(f"fit, compile(steps_per_execution={bench.STEPS_PER_EXECUTION})", "gan-mnist")
     for name in ("bigan-mnist", "cgan-mnist", "dcgan-mnist", "gan-mnist"):
         value("fit at the recipe batch size", name)
         value("generate(1,000)", name)
@@ -111,7 +104,8 @@ def test_quick_run_writes_the_full_report(tmp_path):
     assert value("generate(5,000) output size", "dcgan-mnist") == pytest.approx(5000 * 28 * 28 * 4 / 2**20)
     assert 0.5 < value("peak growth / output size", "dcgan-mnist") < 10
     for name in ("dcgan-mnist", "gan-mnist"):
-        for measurement in ("jit_compile=False", "jit_compile=True", "input: zoo.data.load", "input: tf.data cached",
+        for measurement in ("jit_compile=False", "jit_compile=True", f"steps_per_execution={bench.STEPS_PER_EXECUTION}",
+                            "input: zoo.data.load", "input: tf.data cached",
                             "input: numpy arrays"):
             value(measurement, name)
     value("threads: intra-op 1, inter-op 1", "dcgan-mnist")

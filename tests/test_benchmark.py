@@ -1,9 +1,7 @@
 import csv
 import json
 
-import keras
 import numpy as np
-import pytest
 
 import zoo
 from zoo.baseline import ClassicLoop
@@ -21,8 +19,16 @@ def test_benchmark_writes_table_csv_and_samples(tmp_path):
     assert by_name["real MNIST (train)"]["fcd"] < by_name["blurred real (3x3 box)"]["fcd"] < by_name["uniform noise"]["fcd"]
     assert "class_accuracy" in by_name["cgan-mnist"] and by_name["gan-mnist"]["g_params"] > 0
     assert by_name["gan-mnist"]["images_per_second"] > 0 and by_name["gan-mnist"]["train_step_ms"] > 0
+    # each model row says how it fares against the quality bar, and at which temperature it sampled
+    for name in ("gan-mnist", "cgan-mnist"):
+        misses = zoo.metrics.quality_bar_misses(
+            by_name[name], by_name["blurred real (3x3 box)"]["fcd"], by_name["baseline (classic Keras loop)"]["fcd"])
+        assert (by_name[name]["bar"] == "clears") == (not misses)
+        assert by_name[name]["bar"] == "clears" or by_name[name]["bar"].startswith("misses ")
+    assert by_name["cgan-mnist"]["temperature"] == zoo.load("cgan-mnist", compile=False).temperature
+    assert "bar" not in by_name["real MNIST (train)"]
     table = (tmp_path / "results.md").read_text()
-    assert "| model | FCD" in table and "| cgan-mnist |" in table
+    assert "| model | FCD" in table and "| cgan-mnist |" in table and "quality bar" in table
     with open(tmp_path / "results.csv") as f:
         assert [r["model"] for r in csv.DictReader(f)] == names
     assert (tmp_path / "samples.png").stat().st_size > 1000
@@ -53,6 +59,27 @@ def test_cli_bench_and_evaluate(tmp_path, capsys):
     result = json.loads(capsys.readouterr().out)
     assert {"fcd", "precision", "recall", "encoder_probe_linear", "reconstruction_class_kept"} <= set(result)
     assert main(["evaluate", str(tmp_path / "missing.keras")]) == 2
+    spread = {}
+    for temperature in ("1", "2"):
+        assert main(["evaluate", "gan-mnist", "-n", "300", "--temperature", temperature]) == 0
+        spread[temperature] = json.loads(capsys.readouterr().out)
+    assert spread["2"]["recall"] > spread["1"]["recall"] and spread["2"]["precision"] < spread["1"]["precision"]
+
+
+def test_quality_bar_column_names_the_missed_metrics():
+    from zoo.benchmark import mark_quality_bar
+
+    good = {"modes_covered": 10, "label_kl": 0.0, "classifier_score": 9.9, "fcd": 2.0, "precision": 0.8, "recall": 0.8}
+    rows = [
+        {"model": "blurred real (3x3 box)", "fcd": 50.0},
+        {"model": "good", **good},
+        {"model": "weak", **good, "fcd": 30.0, "recall": 0.6, "classifier_score": 8.0},
+        {"model": "baseline (classic Keras loop)", "fcd": 80.0},
+    ]
+    mark_quality_bar(rows, ["good", "weak"])
+    assert rows[1]["bar"] == "clears"
+    assert rows[2]["bar"] == "misses score, FCD, recall"  # FCD misses both of its limits, named once
+    assert "bar" not in rows[0] and "bar" not in rows[3]
 
 
 def test_classic_loop_updates_both_networks():

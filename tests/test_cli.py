@@ -29,6 +29,18 @@ def test_generate_png_and_npz(tmp_path):
         assert arrays["labels"].tolist() == [3, 1, 4]
 
 
+def test_generate_temperature_overrides_the_models_own(tmp_path):
+    out = {}
+    for temperature in ("1", "1.5"):
+        out[temperature] = tmp_path / f"t{temperature}.npz"
+        assert main(["generate", "gan-mnist", "-n", "3", "--seed", "2", "--temperature", temperature, "--out", str(out[temperature])]) == 0
+    model = zoo.load("gan-mnist", compile=False)
+    z = np.random.default_rng(2).standard_normal((3, model.latent_dim), dtype="float32")
+    for temperature, path in out.items():
+        with np.load(path) as arrays:
+            np.testing.assert_allclose(arrays["images"], model.generate(latent=float(temperature) * z), atol=1e-5)
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [
@@ -36,6 +48,7 @@ def test_generate_png_and_npz(tmp_path):
         (["generate", "cgan-mnist", "-n", "4", "--out", "x.png"], "use --labels"),
         (["generate", "gan-mnist", "--labels", "12", "--out", "x.png"], "use -n"),
         (["generate", "gan-mnist", "-n", "0", "--out", "x.png"], "positive integer"),
+        (["generate", "gan-mnist", "--temperature", "0", "--out", "x.png"], "positive number"),
         (["generate", "gan-mnist", "--labels", "a", "--out", "x.png"], "labels must be digits"),
         (["generate", "gan-mnist", "-n", "2", "--out", "x.jpg"], ".png or .npz"),
         (["train", "gan-mnist", "--epochs", "-1", "--out", "d"], "positive integer"),

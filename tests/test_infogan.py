@@ -39,6 +39,15 @@ def test_generate_with_codes_fixes_them_and_draws_the_rest(model):
     assert not np.allclose(model.generate(2, codes={"category": 1}, seed=0), model.generate(2, codes={"category": 2}, seed=0))
 
 
+def test_temperature_scales_the_noise_and_keeps_the_codes():
+    model = zoo.load("infogan-mnist", pretrained=False, compile=False, seed=0)
+    plain = model.compose_latent(np.random.default_rng(4), 50, {})
+    model.temperature = 1.5
+    warm = model.compose_latent(np.random.default_rng(4), 50, {})
+    np.testing.assert_allclose(warm[:, : model.noise_dim], 1.5 * plain[:, : model.noise_dim], rtol=1e-6)
+    np.testing.assert_array_equal(warm[:, model.noise_dim :], plain[:, model.noise_dim :])
+
+
 @pytest.mark.parametrize("codes, message", [
     ({"category": 10}, "0-9"),
     ({"category": [1, 2]}, "one per image"),

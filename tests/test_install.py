@@ -1,7 +1,6 @@
 """`pip install .` (not editable) into a fresh virtualenv finds the pretrained weights."""
 
 import subprocess
-import sys
 import venv
 from pathlib import Path
 

@@ -117,3 +117,14 @@ def test_models_are_scored_against_their_registered_data_set():
     assert metrics.dataset_of(zoo.load("dcgan-fashion", pretrained=False, compile=False)) == "fashion_mnist"
     assert metrics.dataset_of(zoo.load("dcgan-mnist", pretrained=False, compile=False)) == "mnist"
     assert metrics.dataset_of(zoo._registry.get_entry("dcgan-fashion").build(name="mine")) == "mnist"  # unregistered name
+
+
+def test_quality_bar_names_each_miss():
+    clear = {"modes_covered": 10, "label_kl": 0.001, "classifier_score": 9.8, "fcd": 2.0, "precision": 0.8,
+             "recall": 0.76, "class_accuracy": 0.99}
+    assert metrics.quality_bar_misses(clear, blurred_fcd=53.0, baseline_fcd=80.0) == []
+    misses = metrics.quality_bar_misses({**clear, "recall": 0.63, "fcd": 20.0}, blurred_fcd=53.0, baseline_fcd=80.0)
+    assert misses == ["fcd 20 (needs <= 16)", "recall 0.63 (needs >= 0.75)"]
+    # the FCD must also be under half the blurred row; encoder bars apply when measured
+    assert metrics.quality_bar_misses({**clear, "fcd": 10.0}, blurred_fcd=18.0, baseline_fcd=80.0) == ["fcd 10 (needs < 9)"]
+    assert metrics.quality_bar_misses({**clear, "encoder_probe_linear": 0.88}, 53.0, 80.0) == ["encoder_probe_linear 0.88 (needs >= 0.9)"]

@@ -173,6 +173,7 @@ class GAN(keras.Model):
         gradient_penalty=0.0,
         critic_steps=1,
         frozen_discriminator_layers=0,
+        temperature=1.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -201,6 +202,7 @@ class GAN(keras.Model):
         self.gradient_penalty = float(gradient_penalty)
         self.critic_steps = critic_steps
         self.frozen_discriminator_layers = frozen_discriminator_layers
+        self.temperature = temperature
         self.generator_average = None
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
@@ -221,7 +223,23 @@ class GAN(keras.Model):
             "gradient_penalty": self.gradient_penalty,
             "critic_steps": self.critic_steps,
             "frozen_discriminator_layers": self.frozen_discriminator_layers,
+            "temperature": self.temperature,
         }
+
+    @property
+    def temperature(self):
+        """Spread of the latents `generate` draws: N(0, temperature^2), 1 being the prior G was
+        trained on. Above 1 trades precision for recall (the opposite of BigGAN's truncation).
+        Pretrained models set the value `scripts/select_temperature.py` picked for them."""
+        return self._temperature
+
+    @temperature.setter
+    def temperature(self, value):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not 0 < value < float("inf"):
+            raise ValueError(f"temperature must be a positive number (1 samples the prior itself), got {value!r}")
+        if self.prior == "uniform" and value != 1:
+            raise ValueError("temperature scales the normal prior; with prior='uniform' it must be 1")
+        self._temperature = float(value)
 
     def compile(self, g_optimizer=None, d_optimizer=None, **kwargs):
         """`g_optimizer` / `d_optimizer` default to Adam(2e-4, beta_1=0.5).
@@ -566,9 +584,10 @@ class GAN(keras.Model):
         return out
 
     def _draw_latent(self, rng, count):
+        """Latent vectors to sample from: the prior, its spread scaled by `temperature`."""
         if self.prior == "uniform":
             return rng.uniform(-1.0, 1.0, (count, self.latent_dim)).astype("float32")
-        return rng.standard_normal((count, self.latent_dim), dtype="float32")
+        return rng.standard_normal((count, self.latent_dim), dtype="float32") * np.float32(self.temperature)
 
     def _sample(self, latent, labels):
         if self._sample_fn is None:

@@ -90,4 +90,4 @@ class ACGAN(ConditionalMixin, GAN):
 @register_model(recipe={"epochs": 20, "batch_size": 64})
 def acgan_mnist(**overrides):
     """Auxiliary-classifier GAN on MNIST: D also classifies; generate([3, 1, 4]) draws those digits."""
-    return ACGAN(**{"latent_dim": 64, "ema_decay": 0.999, **overrides})
+    return ACGAN(**{"latent_dim": 64, "ema_decay": 0.999, "temperature": 1.2, **overrides})

@@ -71,7 +71,7 @@ def load_baseline():
 
     path = metadata_path(NAME)
     if path is None:
-        raise ValueError(f"no baseline weights; train them with `python scripts/train_baseline.py`")
+        raise ValueError("no baseline weights; train them with `python scripts/train_baseline.py`")
     meta = json.loads(path.read_text())
     generator = classic_generator()
     generator.load_weights(verified_file(path.parent / meta["file"], meta["sha256"], path.name))

@@ -108,4 +108,4 @@ class BiGAN(GAN):
 @register_model(recipe={"epochs": 30, "batch_size": 64})
 def bigan_mnist(**overrides):
     """BiGAN (adversarially learned inference) on MNIST, with an encoder."""
-    return BiGAN(**{"latent_dim": 64, "ema_decay": 0.999, **overrides})
+    return BiGAN(**{"latent_dim": 64, "ema_decay": 0.999, "temperature": 1.1, **overrides})

@@ -62,10 +62,10 @@ class ConditionalGAN(ConditionalMixin, GAN):
 @register_model(recipe={"epochs": 20, "batch_size": 64})
 def cgan_mnist(**overrides):
     """Conditional convolutional GAN on MNIST: generate([3, 1, 4]) draws those digits."""
-    return ConditionalGAN(**{"latent_dim": 64, "ema_decay": 0.999, **overrides})
+    return ConditionalGAN(**{"latent_dim": 64, "ema_decay": 0.999, "temperature": 1.2, **overrides})
 
 
 @register_model(dataset="fashion_mnist", recipe={"epochs": 20, "batch_size": 64})
 def cgan_fashion(**overrides):
     """Conditional convolutional GAN on Fashion-MNIST: generate([0, 9]) draws a T-shirt and an ankle boot."""
-    return ConditionalGAN(**{"latent_dim": 64, "ema_decay": 0.999, **overrides})
+    return ConditionalGAN(**{"latent_dim": 64, "ema_decay": 0.999, "temperature": 1.3, **overrides})

@@ -80,6 +80,8 @@ def build_parser():
     p.add_argument("--seed", type=seed_int, help="make the images reproducible")
     p.add_argument("--out", required=True, help="FILE.png (grid) or FILE.npz (images, labels)")
     p.add_argument("--weights", help="a .keras file to use instead of the pretrained weights")
+    p.add_argument("--temperature", type=positive_float,
+                   help="spread of the latents: 1 = the prior G was trained on (default: the model's own)")
 
     p = commands.add_parser("train", help="train (resumable) with sample grids, loss curve and GIF")
     add_training_arguments(p)
@@ -114,6 +116,7 @@ def build_parser():
     p.add_argument("model", help="NAME or FILE.keras")
     p.add_argument("-n", type=positive_int, default=10_000)
     p.add_argument("--seed", type=seed_int, default=0)
+    p.add_argument("--temperature", type=positive_float, help="spread of the latents (default: the model's own)")
     return parser
 
 
@@ -175,6 +178,8 @@ def cmd_generate(args):
         model = load_model_file(args.weights)
     else:
         model = zoo.load(args.name, compile=False)
+    if args.temperature is not None:
+        model.temperature = args.temperature
     if model.conditional:
         if args.n is not None:
             raise ValueError(f"{args.name} is conditional: use --labels (e.g. --labels 0123456789), not -n")
@@ -263,6 +268,8 @@ def cmd_evaluate(args):
         model = load_model_file(args.model)
     else:
         model = zoo.load(args.model, compile=False)
+    if args.temperature is not None:
+        model.temperature = args.temperature
     print(json.dumps(evaluate(model, n=args.n, seed=args.seed), indent=2))
     return 0
 

@@ -87,10 +87,10 @@ class DCGAN(GAN):
 @register_model(recipe={"epochs": 20, "batch_size": 64})
 def dcgan_mnist(**overrides):
     """Convolutional GAN (DCGAN) on MNIST."""
-    return DCGAN(**{"latent_dim": 64, "ema_decay": 0.999, **overrides})
+    return DCGAN(**{"latent_dim": 64, "ema_decay": 0.999, "temperature": 1.1, **overrides})
 
 
 @register_model(dataset="fashion_mnist", recipe={"epochs": 20, "batch_size": 64})
 def dcgan_fashion(**overrides):
     """Convolutional GAN (DCGAN) on Fashion-MNIST."""
-    return DCGAN(**{"latent_dim": 64, "ema_decay": 0.999, **overrides})
+    return DCGAN(**{"latent_dim": 64, "ema_decay": 0.999, "temperature": 1.4, **overrides})

@@ -60,4 +60,4 @@ class VanillaGAN(GAN):
 @register_model(recipe={"epochs": 30, "batch_size": 64})
 def gan_mnist(**overrides):
     """Fully connected GAN (classic Keras vanilla GAN) on MNIST."""
-    return VanillaGAN(**{"latent_dim": 100, "ema_decay": 0.999, **overrides})
+    return VanillaGAN(**{"latent_dim": 100, "ema_decay": 0.999, "temperature": 1.1, **overrides})

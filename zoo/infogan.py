@@ -98,7 +98,7 @@ class InfoGAN(GAN):
         # One normal row per image, turned into codes as in `sample_latent`: the same seed then
         # gives the same images whatever the batch size `generate` splits them into.
         normal = rng.standard_normal((count, self.latent_dim), dtype="float32")
-        noise = normal[:, : self.noise_dim]
+        noise = normal[:, : self.noise_dim] * np.float32(self.temperature)  # the codes keep their distributions
         category = normal[:, self.noise_dim : self.noise_dim + CATEGORIES].argmax(axis=1)
         continuous = np.vectorize(math.erf)(normal[:, self.noise_dim + CATEGORIES :] / np.sqrt(2.0))
         if codes.get("category") is not None:
@@ -171,7 +171,7 @@ def _broadcast(values, shape, what):
 @register_model(recipe={"epochs": 20, "batch_size": 64})
 def infogan_mnist(**overrides):
     """InfoGAN on MNIST: a categorical and two continuous codes learned without labels."""
-    return InfoGAN(**{"latent_dim": 74, "ema_decay": 0.999, **overrides})
+    return InfoGAN(**{"latent_dim": 74, "ema_decay": 0.999, "temperature": 1.1, **overrides})
 
 
 def save_code_grid(model, path, continuous_index=0, steps=10, seed=0):

@@ -231,3 +231,40 @@ def box_blur(images):
     images = check_images(images)
     padded = np.pad(images, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="edge")
     return sum(padded[:, i : i + 28, j : j + 28] for i in range(3) for j in range(3)) / 9.0
+
+
+def bar_references(n=10_000, seed=0):
+    """FCDs of the two MNIST reference rows the quality bar is relative to: real training
+    images blurred with a 3x3 box, and the seed recipe (the classic Keras loop's weights)."""
+    from zoo.baseline import load_baseline
+
+    images = real_images(n, seed=seed)[0]
+    blurred = fcd(load_evaluator()(box_blur(images)).features)
+    baseline = evaluate(load_baseline(), n=n, seed=seed, dataset="mnist")["fcd"]
+    return {"blurred_fcd": blurred, "baseline_fcd": baseline}
+
+
+def quality_bar_misses(result, blurred_fcd, baseline_fcd):
+    """The parts of the zoo's MNIST quality bar that a scored model misses, as readable
+    strings ([] when it clears all): 10 modes, label KL <= 0.02, score >= 9.3, FCD below
+    half the blurred-real row and at most a fifth of the baseline row, precision and recall
+    >= 0.75, and where measured class accuracy >= 0.98, encoder probe >= 0.90 and
+    reconstructions keeping the class >= 0.80."""
+    checks = [
+        ("modes_covered", ">=", 10),
+        ("label_kl", "<=", 0.02),
+        ("classifier_score", ">=", 9.3),
+        ("fcd", "<", blurred_fcd / 2),
+        ("fcd", "<=", baseline_fcd / 5),
+        ("precision", ">=", 0.75),
+        ("recall", ">=", 0.75),
+        ("class_accuracy", ">=", 0.98),
+        ("encoder_probe_linear", ">=", 0.90),
+        ("reconstruction_class_kept", ">=", 0.80),
+    ]
+    compare = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, "<": lambda a, b: a < b}
+    misses = []
+    for key, op, limit in checks:
+        if key in result and not compare[op](result[key], limit):
+            misses.append(f"{key} {result[key]:.3g} (needs {op} {limit:.3g})")
+    return misses

@@ -16,6 +16,6 @@ from zoo.dcgan import DCGAN
 def wgan_gp_mnist(**overrides):
     """Wasserstein GAN with gradient penalty (WGAN-GP) with the DCGAN networks on MNIST."""
     return DCGAN(**{
-        "latent_dim": 64, "ema_decay": 0.999, "loss": "wasserstein", "gradient_penalty": 10.0, "critic_steps": 2,
-        **overrides,
+        "latent_dim": 64, "ema_decay": 0.999, "temperature": 1.1, "loss": "wasserstein", "gradient_penalty": 10.0,
+        "critic_steps": 2, **overrides,
     })
