@@ -212,6 +212,7 @@ def test_bad_temperatures_are_refused(value):
         model.temperature = value
 
 
-def test_temperature_does_not_apply_to_a_uniform_prior():
-    with pytest.raises(ValueError, match="uniform"):
-        BatchNormDiscriminatorGAN(latent_dim=4, prior="uniform", temperature=1.2)
+def test_temperature_stretches_a_uniform_prior():
+    model = BatchNormDiscriminatorGAN(latent_dim=4, prior="uniform", temperature=1.5)
+    z = model._draw_latent(np.random.default_rng(0), 2000)
+    assert 1.4 < np.abs(z).max() <= 1.5

@@ -228,7 +228,8 @@ class GAN(keras.Model):
 
     @property
     def temperature(self):
-        """Spread of the latents `generate` draws: N(0, temperature^2), 1 being the prior G was
+        """Spread of the latents `generate` draws: N(0, temperature^2) (uniform priors: on
+        [-temperature, temperature]), 1 being the prior G was
         trained on. Above 1 trades precision for recall (the opposite of BigGAN's truncation).
         Pretrained models set the value `scripts/select_temperature.py` picked for them."""
         return self._temperature
@@ -237,8 +238,6 @@ class GAN(keras.Model):
     def temperature(self, value):
         if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not 0 < value < float("inf"):
             raise ValueError(f"temperature must be a positive number (1 samples the prior itself), got {value!r}")
-        if self.prior == "uniform" and value != 1:
-            raise ValueError("temperature scales the normal prior; with prior='uniform' it must be 1")
         self._temperature = float(value)
 
     def compile(self, g_optimizer=None, d_optimizer=None, **kwargs):
@@ -586,7 +585,7 @@ class GAN(keras.Model):
     def _draw_latent(self, rng, count):
         """Latent vectors to sample from: the prior, its spread scaled by `temperature`."""
         if self.prior == "uniform":
-            return rng.uniform(-1.0, 1.0, (count, self.latent_dim)).astype("float32")
+            return rng.uniform(-1.0, 1.0, (count, self.latent_dim)).astype("float32") * np.float32(self.temperature)
         return rng.standard_normal((count, self.latent_dim), dtype="float32") * np.float32(self.temperature)
 
     def _sample(self, latent, labels):
