@@ -48,6 +48,7 @@ def test_generator_loss_rewards_the_requested_class(mnist_batch):
 @pytest.mark.parametrize("kwargs, message", [
     ({"class_weight": 0}, "class_weight"),
     ({"loss": "wasserstein", "gradient_penalty": 10.0}, "gradient penalty"),
+    ({"r1_penalty": 5.0}, "R1"),
 ])
 def test_bad_options_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):

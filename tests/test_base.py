@@ -140,6 +140,53 @@ def test_gradient_penalty_is_zero_for_a_unit_slope_critic_and_works_for_any_batc
             assert np.isfinite(value) and value == pytest.approx(penalty, abs=1e-4)
 
 
+def test_r1_penalty_is_the_mean_squared_gradient_norm_at_real_images():
+    model = BatchNormDiscriminatorGAN(latent_dim=4, r1_penalty=2.0, seed=0)
+    x = keras.Input((28, 28, 1))
+    head = layers.Dense(1, use_bias=False)
+    model.discriminator = keras.Model(x, head(layers.Flatten()(x)))
+    kernel = np.zeros((784, 1), "float32")
+    kernel[:3, 0] = [1.0, -2.0, 2.0]  # D(x) = w.x: gradient w everywhere, squared norm 9
+    head.kernel.assign(kernel)
+    for batch in (1, 5):
+        real = tf.random.uniform((batch, 28, 28, 1), -1, 1)
+        logits, penalty = model.real_logits_and_r1(real, None)
+        np.testing.assert_allclose(logits, model.discriminator(real), rtol=1e-6)
+        assert float(penalty) == pytest.approx(9.0, rel=1e-5)
+
+
+def test_r1_penalty_adds_half_gamma_times_the_penalty_to_the_d_loss(mnist_batch):
+    real = tf.constant(mnist_batch[0][:8])
+    losses = {}
+    for gamma in (0.0, 4.0):
+        keras.utils.set_random_seed(0)
+        model = BatchNormDiscriminatorGAN(latent_dim=4, r1_penalty=gamma, seed=0)
+        x = keras.Input((28, 28, 1))  # no batch norm: R1 needs each logit to depend on its own image only
+        model.discriminator = keras.Model(x, layers.Dense(1)(layers.Dense(8, activation="tanh")(layers.Flatten()(x))))
+        model.compile(d_optimizer=keras.optimizers.SGD(0.0))  # no update: both runs see the same D
+        penalty = float(model.real_logits_and_r1(real, None)[1])
+        losses[gamma] = float(model.discriminator_step(real, None))
+    assert penalty > 0
+    assert losses[4.0] - losses[0.0] == pytest.approx(0.5 * 4.0 * penalty, rel=1e-4)
+
+
+@pytest.mark.parametrize("name", IMAGE_MODELS)
+def test_r1_penalty_raises_the_d_loss_or_is_refused(name, mnist_batch):
+    """A variant whose own D step ignored the penalty would drop it silently: it must refuse it."""
+    real, labels = tf.constant(mnist_batch[0][:8]), tf.constant(mnist_batch[1][:8])
+    losses = {}
+    for gamma in (0.0, 10.0):
+        keras.utils.set_random_seed(0)
+        try:
+            model = get_entry(name).build(r1_penalty=gamma, seed=0)
+        except ValueError as error:
+            assert gamma and "R1" in str(error)
+            return
+        model.compile(d_optimizer=keras.optimizers.SGD(0.0))
+        losses[gamma] = float(model.discriminator_step(real, labels))
+    assert losses[10.0] > losses[0.0] + 1e-4, losses
+
+
 def test_critic_steps_update_d_that_many_times_per_g_step(mnist_batch):
     model = BatchNormDiscriminatorGAN(latent_dim=4, loss="wasserstein", gradient_penalty=10.0, critic_steps=3, seed=0)
     model.compile()
@@ -154,6 +201,7 @@ def test_critic_steps_update_d_that_many_times_per_g_step(mnist_batch):
         ({"loss": "relativistic"}, "loss='relativistic'"),
         ({"loss": "wasserstein"}, "gradient_penalty"),
         ({"gradient_penalty": -1.0}, "gradient_penalty"),
+        ({"r1_penalty": -1.0}, "r1_penalty"),
         ({"critic_steps": 0}, "critic_steps"),
         ({"frozen_discriminator_layers": -1}, "frozen_discriminator_layers"),
         ({"prior": "cauchy"}, "prior='cauchy'"),

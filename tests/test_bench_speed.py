@@ -60,6 +60,25 @@ def test_train_step_flops_of_a_small_gan():
     assert flops["discriminator_step"] == 10 * (g + 6 * d)
     assert flops["generator_step"] == 10 * (3 * g + 3 * d)
     assert flops["total"] == 10 * (4 * g + 9 * d)
+    # R1: D's input gradient on real images, then the weight gradient of that graph.
+    model.r1_penalty = 5.0
+    assert speed.train_step_flops(model, batch_size=10)["discriminator_step"] == 10 * (g + 9 * d)
+
+
+def test_bare_step_floor_trains_the_copied_networks():
+    from zoo.baseline import ClassicLoop
+
+    loop = ClassicLoop(batch_size=8, seed=0)
+    images = np.random.default_rng(0).uniform(-1, 1, (40, 28, 28, 1)).astype("float32")
+    bare = speed.BareMLPStep(loop.generator, loop.discriminator, 8, images)
+    dense_kernels = [layer.kernel.shape for net in (loop.generator, loop.discriminator) for layer in net.layers
+                     if isinstance(layer, keras.layers.Dense)]
+    assert [tuple(kernel.shape) for kernel, _ in bare.g_layers + bare.d_layers] == [tuple(s) for s in dense_kernels]
+    before = [v.numpy() for v in bare.g_vars + bare.d_vars]
+    losses = [tuple(map(float, bare.step(i))) for i in range(3)]
+    assert all(np.isfinite(losses).ravel())
+    assert all(not np.array_equal(b, v.numpy()) for b, v in zip(before, bare.g_vars + bare.d_vars))
+    assert bare.batches == 5
 
 
 def test_peak_rss_growth_sees_a_fresh_allocation():
@@ -90,6 +109,7 @@ def test_quick_run_writes_the_full_report(tmp_path):
     classic = value("classic loop: predict + 2 D.train_on_batch + stacked.train_on_batch", "gan-mnist")
     fit = value("fit (compiled train_step, zoo.data.load)", "gan-mnist")
     assert value("fit / classic loop", "gan-mnist") == pytest.approx(fit / classic)
+    assert value("floor: the same Dense layers as bare matmuls in one tf.function", "gan-mnist") > 0
     value(f"fit, compile(steps_per_execution={bench.STEPS_PER_EXECUTION})", "gan-mnist")
     for name in ("bigan-mnist", "cgan-mnist", "dcgan-mnist", "gan-mnist"):
         value("fit at the recipe batch size", name)

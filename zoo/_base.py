@@ -151,6 +151,20 @@ def default_optimizer():
     return keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5)
 
 
+def logits_and_r1(discriminator, inputs):
+    """D's logits on real inputs and the R1 penalty (Mescheder et al., 2018): the batch mean of the
+    squared norm of D's gradient with respect to its float inputs, which keeps D from pushing G
+    around where G already matches the data. D must score each example on its own (no batch
+    norm in D): the gradient of the summed logits is then each example's own gradient."""
+    inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+    watched = [x for x in inputs if x.dtype.is_floating]  # not integer labels
+    with tf.GradientTape() as tape:
+        tape.watch(watched)
+        logits = discriminator(inputs if len(inputs) > 1 else inputs[0], training=True)
+    gradients = tape.gradient(logits, watched)
+    return logits, ops.mean(sum(ops.sum(ops.square(g), axis=tuple(range(1, len(g.shape)))) for g in gradients))
+
+
 class GAN(keras.Model):
     """Base class: holds `generator` and `discriminator`, trains them adversarially.
 
@@ -171,6 +185,7 @@ class GAN(keras.Model):
         seed=None,
         ema_decay=0.0,
         gradient_penalty=0.0,
+        r1_penalty=0.0,
         critic_steps=1,
         frozen_discriminator_layers=0,
         temperature=1.0,
@@ -187,6 +202,8 @@ class GAN(keras.Model):
             raise ValueError(f"ema_decay must be in [0, 1) (0 turns the average off), got {ema_decay!r}")
         if not gradient_penalty >= 0.0:
             raise ValueError(f"gradient_penalty must be >= 0 (0 turns it off), got {gradient_penalty!r}")
+        if not r1_penalty >= 0.0:
+            raise ValueError(f"r1_penalty must be >= 0 (0 turns it off), got {r1_penalty!r}")
         check_positive_int("critic_steps", critic_steps)
         if isinstance(frozen_discriminator_layers, bool) or not isinstance(frozen_discriminator_layers, int) \
                 or frozen_discriminator_layers < 0:
@@ -200,6 +217,7 @@ class GAN(keras.Model):
         self.seed = seed
         self.ema_decay = float(ema_decay)
         self.gradient_penalty = float(gradient_penalty)
+        self.r1_penalty = float(r1_penalty)
         self.critic_steps = critic_steps
         self.frozen_discriminator_layers = frozen_discriminator_layers
         self.temperature = temperature
@@ -221,6 +239,7 @@ class GAN(keras.Model):
             "seed": self.seed,
             "ema_decay": self.ema_decay,
             "gradient_penalty": self.gradient_penalty,
+            "r1_penalty": self.r1_penalty,
             "critic_steps": self.critic_steps,
             "frozen_discriminator_layers": self.frozen_discriminator_layers,
             "temperature": self.temperature,
@@ -357,6 +376,10 @@ class GAN(keras.Model):
         gradients = tape.gradient(logits, mixed)
         norms = ops.sqrt(ops.sum(ops.square(gradients), axis=sample_axes) + 1e-12)  # eps: no NaN at 0
         return ops.mean(ops.square(norms - 1.0))
+
+    def real_logits_and_r1(self, real, labels):
+        """D's logits on real images and their R1 penalty (see `logits_and_r1`)."""
+        return logits_and_r1(self.discriminator, self.discriminator_inputs(real, labels))
 
     # ---------------------------------------------------------- training
     def fit(self, x=None, y=None, *args, **kwargs):
@@ -495,11 +518,16 @@ class GAN(keras.Model):
         latent = self.sample_latent(ops.shape(real)[0])
         fake = self.generator(self.generator_inputs(latent, labels), training=True)
         with tf.GradientTape() as tape:
-            real_logits = self.discriminator(self.discriminator_inputs(real, labels), training=True)
+            if self.r1_penalty:
+                real_logits, r1 = self.real_logits_and_r1(real, labels)
+            else:
+                real_logits = self.discriminator(self.discriminator_inputs(real, labels), training=True)
             fake_logits = self.discriminator(self.discriminator_inputs(fake, labels), training=True)
             d_loss = self.discriminator_loss(real_logits, fake_logits)
             if self.gradient_penalty:
                 d_loss += self.gradient_penalty * self.gradient_penalty_loss(real, fake, labels)
+            if self.r1_penalty:
+                d_loss += 0.5 * self.r1_penalty * r1
         return self._apply(self.d_optimizer, tape, d_loss, self.discriminator.trainable_variables)
 
     def generator_step(self, real, labels):

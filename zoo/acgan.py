@@ -24,8 +24,9 @@ class ACGAN(ConditionalMixin, GAN):
 
     def __init__(self, filters=32, kernel_size=4, dense_units=256, embedding_dim=50, class_weight=1.0, **kwargs):
         super().__init__(**kwargs)
-        if self.gradient_penalty:
-            raise ValueError("ACGAN's two-headed discriminator has no gradient penalty; use another loss than 'wasserstein'")
+        if self.gradient_penalty or self.r1_penalty:
+            raise ValueError("ACGAN's two-headed discriminator has no gradient penalty (nor R1); "
+                             "use another loss than 'wasserstein' and r1_penalty=0")
         if not class_weight > 0:
             raise ValueError(f"class_weight must be > 0, got {class_weight!r}")
         self.filters = filters

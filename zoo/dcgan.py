@@ -87,7 +87,8 @@ class DCGAN(GAN):
 @register_model(recipe={"epochs": 20, "batch_size": 64})
 def dcgan_mnist(**overrides):
     """Convolutional GAN (DCGAN) on MNIST."""
-    return DCGAN(**{"latent_dim": 64, "ema_decay": 0.999, "temperature": 1.1, **overrides})
+    return DCGAN(**{
+        "latent_dim": 64, "ema_decay": 0.999, "dense_units": 256, "r1_penalty": 5.0, "temperature": 1.1, **overrides})
 
 
 @register_model(dataset="fashion_mnist", recipe={"epochs": 20, "batch_size": 64})

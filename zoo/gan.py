@@ -57,7 +57,7 @@ class VanillaGAN(GAN):
         }
 
 
-@register_model(recipe={"epochs": 30, "batch_size": 64})
+@register_model(recipe={"epochs": 60, "batch_size": 64})
 def gan_mnist(**overrides):
     """Fully connected GAN (classic Keras vanilla GAN) on MNIST."""
-    return VanillaGAN(**{"latent_dim": 100, "ema_decay": 0.999, "temperature": 1.1, **overrides})
+    return VanillaGAN(**{"latent_dim": 100, "ema_decay": 0.999, "r1_penalty": 5.0, "temperature": 1.1, **overrides})

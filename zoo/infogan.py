@@ -37,8 +37,9 @@ class InfoGAN(GAN):
 
     def __init__(self, filters=32, kernel_size=4, dense_units=128, info_weight=1.0, **kwargs):
         super().__init__(**kwargs)
-        if self.gradient_penalty:
-            raise ValueError("InfoGAN's discriminator with its Q head has no gradient penalty; use another loss")
+        if self.gradient_penalty or self.r1_penalty:
+            raise ValueError("InfoGAN's discriminator with its Q head has no gradient penalty (nor R1); "
+                             "use another loss and r1_penalty=0")
         if self.prior != "normal":
             raise ValueError("InfoGAN draws its own codes; its noise prior must be 'normal'")
         if self.latent_dim <= CODE_DIM:

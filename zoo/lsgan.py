@@ -13,4 +13,6 @@ from zoo.dcgan import DCGAN
 @register_model(recipe={"epochs": 20, "batch_size": 64})
 def lsgan_mnist(**overrides):
     """Least-squares GAN (LSGAN) with the DCGAN networks on MNIST."""
-    return DCGAN(**{"latent_dim": 64, "ema_decay": 0.999, "temperature": 1.2, "loss": "least_squares", **overrides})
+    return DCGAN(**{
+        "latent_dim": 64, "ema_decay": 0.999, "dense_units": 256, "r1_penalty": 5.0, "temperature": 1.2,
+        "loss": "least_squares", **overrides})

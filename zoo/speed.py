@@ -82,7 +82,8 @@ def train_step_flops(model, batch_size):
     forward, D forward, backward through D and G. (Strictly the G step needs
     only D's input gradients and no network needs its first layer's input
     gradients, so this convention slightly overstates the work.)
-    With `critic_steps` > 1 the D step is counted that many times. Returns
+    With `r1_penalty` the D step adds 3 D passes per real image; with
+    `critic_steps` > 1 the D step is counted that many times. Returns
     per-pass counts per example and the step total for `batch_size`.
     """
     from zoo._base import GAN
@@ -94,7 +95,10 @@ def train_step_flops(model, batch_size):
         raise ValueError(f"{model.name} uses a gradient penalty, whose double backward pass is not counted")
     g = forward_flops(model.generator)
     d = forward_flops(model.discriminator)
-    d_step = (g + 2 * d + 2 * (2 * d)) * getattr(model, "critic_steps", 1)
+    # R1 differentiates D's input gradient on real images (one more D pass), and the weight
+    # gradient of that two-pass graph costs twice the graph again: 3 more D passes per image.
+    r1 = 3 * d if getattr(model, "r1_penalty", 0.0) else 0
+    d_step = (g + 2 * d + 2 * (2 * d) + r1) * getattr(model, "critic_steps", 1)
     g_step = g + d + 2 * (d + g)
     return {
         "generator_forward": g,
@@ -154,6 +158,81 @@ def time_fit(model, data, steps, repeats, batch_size=None, labels=None):
         raise RuntimeError(f"fit stopped after {len(timer.seconds)} of {repeats + 1} epochs (input ran out?)")
     rounds = [s / steps * 1000 for s in timer.seconds[1:]]
     return median(rounds), rounds
+
+
+class BareMLPStep:
+    """A floor for an MLP GAN's train step: the Dense layers of `generator` and `discriminator`
+    as bare matmuls in one `tf.function` (LeakyReLU between, tanh on G's output), both Adam
+    updates as TensorFlow's fused kernel, real batches sliced from a tensor in memory; no
+    Keras, no batch norm, no average of G. Any TensorFlow implementation of the same step
+    does at least this much work, so `classic / floor` bounds what a train step can gain."""
+
+    def __init__(self, generator, discriminator, batch_size, images, seed=0):
+        rng = np.random.default_rng(seed)
+        self.batch_size = batch_size
+        self.latent_dim = generator.inputs[0].shape[-1]
+        self.g_layers = self._copy_dense(generator)
+        self.d_layers = self._copy_dense(discriminator)
+        self.g_vars = [v for layer in self.g_layers for v in layer]
+        self.d_vars = [v for layer in self.d_layers for v in layer]
+        self.slots = [(tf.Variable(tf.zeros_like(v)), tf.Variable(tf.zeros_like(v))) for v in self.g_vars + self.d_vars]
+        self.iterations = tf.Variable(0.0)
+        flat = images.reshape(len(images), -1)[: 64 * batch_size]
+        self.batches = len(flat) // batch_size
+        self.images = tf.constant(flat[: self.batches * batch_size].astype("float32"))
+        self.seed = tf.constant(rng.integers(0, 2**31, 2), "int64")
+        self._step = tf.function(self._train_step)
+
+    @staticmethod
+    def _copy_dense(network):
+        dense = [layer for layer in network.layers if isinstance(layer, layers.Dense)]
+        return [(tf.Variable(layer.kernel.numpy()), tf.Variable(layer.bias.numpy())) for layer in dense]
+
+    @staticmethod
+    def _mlp(weights, x, output):
+        for i, (kernel, bias) in enumerate(weights):
+            x = tf.matmul(x, kernel) + bias
+            x = output(x) if i == len(weights) - 1 else tf.nn.leaky_relu(x, 0.2)
+        return x
+
+    def _adam(self, variables, gradients, slots):
+        t = self.iterations + 1.0
+        for variable, gradient, (m, v) in zip(variables, gradients, slots):
+            tf.raw_ops.ResourceApplyAdam(
+                var=variable.handle, m=m.handle, v=v.handle, beta1_power=0.5**t, beta2_power=0.999**t,
+                lr=2e-4, beta1=0.5, beta2=0.999, epsilon=1e-7, grad=gradient)
+
+    def _train_step(self, i):
+        b = self.batch_size
+        start = (i % self.batches) * b
+        real = self.images[start : start + b]
+        latent = tf.random.stateless_normal((2, b, self.latent_dim), self.seed + tf.cast(i, "int64"))
+        fake = self._mlp(self.g_layers, latent[0], tf.tanh)
+        with tf.GradientTape() as tape:
+            real_logits, fake_logits = self._mlp(self.d_layers, real, tf.identity), self._mlp(self.d_layers, fake, tf.identity)
+            d_loss = tf.reduce_mean(tf.nn.softplus(-real_logits)) + tf.reduce_mean(tf.nn.softplus(fake_logits))
+        self._adam(self.d_vars, tape.gradient(d_loss, self.d_vars), self.slots[len(self.g_vars):])
+        with tf.GradientTape() as tape:
+            fake_logits = self._mlp(self.d_layers, self._mlp(self.g_layers, latent[1], tf.tanh), tf.identity)
+            g_loss = tf.reduce_mean(tf.nn.softplus(-fake_logits))
+        self._adam(self.g_vars, tape.gradient(g_loss, self.g_vars), self.slots[: len(self.g_vars)])
+        self.iterations.assign_add(1.0)
+        return d_loss, g_loss
+
+    def step(self, i):
+        return self._step(tf.constant(i, "int64"))
+
+
+def time_bare_step(bare, steps, repeats):
+    """Median milliseconds per `BareMLPStep.step`, after a warm-up round."""
+    rounds = []
+    for _ in range(repeats + 1):
+        start = time.perf_counter()
+        for i in range(steps):
+            losses = bare.step(i)
+        float(losses[0])  # wait for the last step
+        rounds.append((time.perf_counter() - start) / steps * 1000)
+    return median(rounds[1:]), rounds[1:]
 
 
 def time_classic_loop(loop, images, steps, repeats, seed=0):
