@@ -8,6 +8,7 @@ from keras import layers
 
 from conftest import IMAGE_MODELS
 from zoo import GAN
+from zoo._base import logits_and_r1
 from zoo._registry import get_entry
 
 
@@ -150,7 +151,7 @@ def test_r1_penalty_is_the_mean_squared_gradient_norm_at_real_images():
     head.kernel.assign(kernel)
     for batch in (1, 5):
         real = tf.random.uniform((batch, 28, 28, 1), -1, 1)
-        logits, penalty = model.real_logits_and_r1(real, None)
+        logits, penalty = logits_and_r1(model.discriminator, real)
         np.testing.assert_allclose(logits, model.discriminator(real), rtol=1e-6)
         assert float(penalty) == pytest.approx(9.0, rel=1e-5)
 
@@ -164,7 +165,7 @@ def test_r1_penalty_adds_half_gamma_times_the_penalty_to_the_d_loss(mnist_batch)
         x = keras.Input((28, 28, 1))  # no batch norm: R1 needs each logit to depend on its own image only
         model.discriminator = keras.Model(x, layers.Dense(1)(layers.Dense(8, activation="tanh")(layers.Flatten()(x))))
         model.compile(d_optimizer=keras.optimizers.SGD(0.0))  # no update: both runs see the same D
-        penalty = float(model.real_logits_and_r1(real, None)[1])
+        penalty = float(logits_and_r1(model.discriminator, real)[1])
         losses[gamma] = float(model.discriminator_step(real, None))
     assert penalty > 0
     assert losses[4.0] - losses[0.0] == pytest.approx(0.5 * 4.0 * penalty, rel=1e-4)

@@ -377,9 +377,13 @@ class GAN(keras.Model):
         norms = ops.sqrt(ops.sum(ops.square(gradients), axis=sample_axes) + 1e-12)  # eps: no NaN at 0
         return ops.mean(ops.square(norms - 1.0))
 
-    def real_logits_and_r1(self, real, labels):
-        """D's logits on real images and their R1 penalty (see `logits_and_r1`)."""
-        return logits_and_r1(self.discriminator, self.discriminator_inputs(real, labels))
+    def real_logits_and_r1_loss(self, inputs):
+        """D's logits on real inputs (D's input list) and the R1 term of D's loss:
+        (r1_penalty / 2) x `logits_and_r1`'s penalty, 0 when the penalty is off."""
+        if not self.r1_penalty:
+            return self.discriminator(inputs, training=True), 0.0
+        logits, penalty = logits_and_r1(self.discriminator, inputs)
+        return logits, 0.5 * self.r1_penalty * penalty
 
     # ---------------------------------------------------------- training
     def fit(self, x=None, y=None, *args, **kwargs):
@@ -518,16 +522,11 @@ class GAN(keras.Model):
         latent = self.sample_latent(ops.shape(real)[0])
         fake = self.generator(self.generator_inputs(latent, labels), training=True)
         with tf.GradientTape() as tape:
-            if self.r1_penalty:
-                real_logits, r1 = self.real_logits_and_r1(real, labels)
-            else:
-                real_logits = self.discriminator(self.discriminator_inputs(real, labels), training=True)
+            real_logits, r1_loss = self.real_logits_and_r1_loss(self.discriminator_inputs(real, labels))
             fake_logits = self.discriminator(self.discriminator_inputs(fake, labels), training=True)
-            d_loss = self.discriminator_loss(real_logits, fake_logits)
+            d_loss = self.discriminator_loss(real_logits, fake_logits) + r1_loss
             if self.gradient_penalty:
                 d_loss += self.gradient_penalty * self.gradient_penalty_loss(real, fake, labels)
-            if self.r1_penalty:
-                d_loss += 0.5 * self.r1_penalty * r1
         return self._apply(self.d_optimizer, tape, d_loss, self.discriminator.trainable_variables)
 
     def generator_step(self, real, labels):

@@ -11,7 +11,7 @@ import keras
 import tensorflow as tf
 from keras import layers
 
-from zoo._base import GAN, IMAGE_SHAPE, batch_norm, check_images, check_positive_int, logits_and_r1
+from zoo._base import GAN, IMAGE_SHAPE, batch_norm, check_images, check_positive_int
 from zoo._registry import register_model
 from zoo.dcgan import conv_features, conv_image_head
 from zoo.gan import mlp_image_head, mlp_logit_head
@@ -78,14 +78,10 @@ class BiGAN(GAN):
         fake = self.generator(latent, training=True)
         encoded = self.encoder(real, training=True)
         with tf.GradientTape() as tape:
-            if self.r1_penalty:  # at real pairs: the gradient with respect to the image and its code
-                real_logits, r1 = logits_and_r1(self.discriminator, [real, encoded])
-            else:
-                real_logits = self.discriminator([real, encoded], training=True)
+            # R1 at real pairs: the gradient with respect to the image and its code
+            real_logits, r1_loss = self.real_logits_and_r1_loss([real, encoded])
             fake_logits = self.discriminator([fake, latent], training=True)
-            d_loss = self.discriminator_loss(real_logits, fake_logits)
-            if self.r1_penalty:
-                d_loss += 0.5 * self.r1_penalty * r1
+            d_loss = self.discriminator_loss(real_logits, fake_logits) + r1_loss
         return self._apply(self.d_optimizer, tape, d_loss, self.discriminator.trainable_variables)
 
     def generator_step(self, real, labels):
