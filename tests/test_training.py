@@ -123,8 +123,9 @@ def test_one_mirrored_step_on_two_devices_equals_one_single_device_step():
     for name, row in json.loads(result.stdout.splitlines()[-1]).items():
         assert row["replicas"] == 2
         assert row["max_weight_change"] > 1e-3, f"{name}: the step moved the weights"
-        # Float reduction order differs between the runs (up to 5e-5 seen); a wrong loss scale gives 0.016.
-        assert row["max_weight_difference"] < 2e-4, f"{name}: {row}"
+        # Float reduction order differs between the runs: usually ~1e-7, once 3e-4 (0.15% of the step)
+        # on a loaded machine. A loss scaled wrongly for the replica count is off by half the step or more.
+        assert row["max_weight_difference"] < 0.01 * row["max_weight_change"], f"{name}: {row}"
         for key, value in row["single_losses"].items():
             assert row["mirrored_losses"][key] == pytest.approx(value, rel=1e-5)
 
@@ -187,8 +188,8 @@ def test_finetune_starts_from_the_pretrained_weights_and_freezes_d_layers(tmp_pa
 
 
 def test_finetune_refuses_bad_freeze_counts(tmp_path, capsys):
-    assert main(["finetune", "gan-mnist", "--epochs", "1", "--freeze-d-layers", "3", "--out", str(tmp_path)]) == 2
-    assert "can freeze 0 to 2" in capsys.readouterr().err
+    assert main(["finetune", "gan-mnist", "--epochs", "1", "--freeze-d-layers", "4", "--out", str(tmp_path)]) == 2
+    assert "can freeze 0 to 3" in capsys.readouterr().err
 
 
 def test_a_damaged_checkpoint_is_reported_not_a_traceback(tmp_path, capsys):
