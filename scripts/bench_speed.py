@@ -220,7 +220,7 @@ class Bench:
 
     # --------------------------------------------------------- sections
     def section_train(self):
-        """Classic loop vs fit at batch 32 on gan-mnist's networks; fit per variant at its recipe batch."""
+        """Classic loop vs fit at batch 32 on the classic networks; fit per variant at its recipe batch."""
         args, section = self.args, "train"
         reference = self.model("gan-mnist", overrides=CLASSIC_NETWORKS)
         loop = ClassicLoop(batch_size=32, seed=0)
