@@ -223,28 +223,29 @@ class BareMLPStep:
         return self._step(tf.constant(i, "int64"))
 
 
-def time_bare_step(bare, steps, repeats):
-    """Median milliseconds per `BareMLPStep.step`, after a warm-up round."""
+def time_steps(step, steps, repeats):
+    """Median milliseconds per call of `step(i)` over `repeats` rounds of `steps` calls, after a
+    warm-up round, and all the timed rounds. `step` returns its losses; reading the last one
+    waits for work TensorFlow still runs asynchronously."""
     rounds = []
     for _ in range(repeats + 1):
         start = time.perf_counter()
         for i in range(steps):
-            losses = bare.step(i)
-        float(losses[0])  # wait for the last step
+            losses = step(i)
+        float(losses[0])
         rounds.append((time.perf_counter() - start) / steps * 1000)
     return median(rounds[1:]), rounds[1:]
+
+
+def time_bare_step(bare, steps, repeats):
+    """Median milliseconds per `BareMLPStep.step`, after a warm-up round."""
+    return time_steps(bare.step, steps, repeats)
 
 
 def time_classic_loop(loop, images, steps, repeats, seed=0):
     """Median milliseconds per `ClassicLoop.step` (batches drawn from `images` as the classic recipe does)."""
     rng = np.random.default_rng(seed)
-    rounds = []
-    for _ in range(repeats + 1):
-        start = time.perf_counter()
-        for _ in range(steps):
-            loop.step(images[rng.integers(0, len(images), loop.batch_size)])
-        rounds.append((time.perf_counter() - start) / steps * 1000)
-    return median(rounds[1:]), rounds[1:]
+    return time_steps(lambda i: loop.step(images[rng.integers(0, len(images), loop.batch_size)]), steps, repeats)
 
 
 def generate_request(model, n):
