@@ -10,7 +10,7 @@ Measures, in one process (subprocesses where TensorFlow must start fresh):
      in the same run;
   3. generation throughput of `generate(10_000)` per variant, its efficiency
      for dcgan-mnist, and the peak memory of `generate(100_000)`;
-  4. choices: jit_compile on/off, steps_per_execution, input pipelines, thread counts.
+  4. choices: jit_compile on/off, steps_per_execution, mixed_bfloat16, input pipelines, thread counts.
 Prints a markdown report and writes `speed.md`, `speed.csv` and `speed.json` to
 `--out`. Only ratios measured in the same run are comparable; `--quick` is a
 seconds-long smoke run for CI whose numbers mean little.
@@ -40,6 +40,7 @@ import tensorflow as tf  # noqa: E402
 import zoo  # noqa: E402
 from zoo import data as zoo_data  # noqa: E402
 from zoo import speed  # noqa: E402
+from zoo._base import dtype_policy  # noqa: E402
 from zoo._registry import get_entry, list_models, recipe_optimizers  # noqa: E402
 from zoo.baseline import ClassicLoop  # noqa: E402
 
@@ -48,7 +49,7 @@ SECTIONS = {
     "train": "1. Training throughput: fit vs the classic train_on_batch loop",
     "flops": "2. Arithmetic efficiency of a train step",
     "generate": "3. Generation throughput and memory",
-    "choices": "4. Choices: jit_compile, steps_per_execution, input pipeline, threads",
+    "choices": "4. Choices: jit_compile, steps_per_execution, precision, input pipeline, threads",
 }
 FIELDS = ["section", "measurement", "model", "batch", "ms_per_step", "value", "unit", "note"]
 INPUTS = {
@@ -165,12 +166,14 @@ class Bench:
             self.add("flops", f"float32 matmul peak ({size}x{size} tf.matmul, best of several)", self._peak, "GFLOP/s")
         return self._peak
 
-    def model(self, name, jit_compile="auto", steps_per_execution=1, overrides=()):
-        """`overrides`: (option, value) pairs for the builder, e.g. CLASSIC_NETWORKS."""
-        key = (name, jit_compile, steps_per_execution, overrides)
+    def model(self, name, jit_compile="auto", steps_per_execution=1, overrides=(), precision=None):
+        """`overrides`: (option, value) pairs for the builder, e.g. CLASSIC_NETWORKS;
+        `precision`: a Keras dtype policy for the networks (None: float32)."""
+        key = (name, jit_compile, steps_per_execution, overrides, precision)
         if key not in self._models:
             entry = get_entry(name)
-            model = entry.build(**dict(overrides))
+            with dtype_policy(precision):
+                model = entry.build(**dict(overrides))
             model.compile(jit_compile=jit_compile, steps_per_execution=steps_per_execution,
                           **recipe_optimizers(entry.recipe))
             self._models[key] = model
@@ -179,10 +182,12 @@ class Bench:
     def default_batch(self, name):
         return get_entry(name).recipe.get("batch_size", 64)
 
-    def fit_ms(self, name, batch, source="zoo.data.load", jit_compile="auto", steps_per_execution=1, overrides=()):
-        """Median ms/step of fit, measured once per (model, batch, input, jit, steps per execution, overrides) and reused."""
-        model = self.model(name, jit_compile, steps_per_execution, overrides)
-        key = (name, batch, source, bool(model.jit_compile), steps_per_execution, overrides)  # "auto": False on CPU
+    def fit_ms(self, name, batch, source="zoo.data.load", jit_compile="auto", steps_per_execution=1, overrides=(),
+               precision=None):
+        """Median ms/step of fit, measured once per (model, batch, input, jit, steps per execution, overrides,
+        precision) and reused."""
+        model = self.model(name, jit_compile, steps_per_execution, overrides, precision)
+        key = (name, batch, source, bool(model.jit_compile), steps_per_execution, overrides, precision)  # "auto": False on CPU
         if key in self._fits:
             return self._fits[key]
         steps, repeats = self.args.steps, self.args.repeats
@@ -296,7 +301,7 @@ class Bench:
         self.add(section, "peak growth / output size", ratio, "x", name, note=_goal(ratio < 2, "< 2x"))
 
     def section_choices(self):
-        """jit_compile on/off, three input pipelines, thread settings (subprocesses)."""
+        """jit_compile on/off, steps_per_execution, mixed_bfloat16, three input pipelines, thread settings (subprocesses)."""
         args, section = self.args, "choices"
         names = [n for n in ("dcgan-mnist", "gan-mnist") if n in args.models] or args.models[:1]
         for name in names:
@@ -315,6 +320,9 @@ class Bench:
             ms = self.fit_ms(name, batch, steps_per_execution=STEPS_PER_EXECUTION)
             self.add(section, f"steps_per_execution={STEPS_PER_EXECUTION}", batch * 1000 / ms, "images/s", name, batch, ms,
                      f"{base / ms:.2f}x the default (1): steps run in one graph call")
+            ms = self.fit_ms(name, batch, precision="mixed_bfloat16")
+            self.add(section, "precision: mixed_bfloat16", batch * 1000 / ms, "images/s", name, batch, ms,
+                     f"{base / ms:.2f}x the default (float32): bfloat16 arithmetic, float32 weights and losses")
             for source, description in INPUTS.items():
                 ms = self.fit_ms(name, batch, source=source)
                 self.add(section, f"input: {source}", batch * 1000 / ms, "images/s", name, batch, ms,

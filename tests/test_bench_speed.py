@@ -125,6 +125,7 @@ def test_quick_run_writes_the_full_report(tmp_path):
     assert 0.5 < value("peak growth / output size", "dcgan-mnist") < 10
     for name in ("dcgan-mnist", "gan-mnist"):
         for measurement in ("jit_compile=False", "jit_compile=True", f"steps_per_execution={bench.STEPS_PER_EXECUTION}",
+                            "precision: mixed_bfloat16",
                             "input: zoo.data.load", "input: tf.data cached",
                             "input: numpy arrays"):
             value(measurement, name)

@@ -1,13 +1,20 @@
-"""scripts/time_to_quality.py: epoch-by-epoch training scored against the bar, resumable."""
+"""scripts/time_to_quality.py: training scored against the bar after every epoch, resumable."""
 
 import json
+
+import numpy as np
 from conftest import load_script
+
+from zoo.training import train
+
+
+def run_args(tmp_path, epochs):
+    return ["gan-mnist", "--max-epochs", str(epochs), "--limit", "128", "-n", "300", "--out", str(tmp_path)]
 
 
 def test_records_each_epoch_and_resumes(tmp_path, capsys):
     script = load_script("time_to_quality")
-    argv = ["gan-mnist", "--max-epochs", "1", "--limit", "128", "-n", "300", "--out", str(tmp_path)]
-    script.main(argv)
+    script.main(run_args(tmp_path, 1))
     record = json.loads((tmp_path / "quality.json").read_text())
     assert set(record["references"]) == {"blurred_fcd", "baseline_fcd"}
     (epoch,) = record["epochs"]
@@ -17,6 +24,32 @@ def test_records_each_epoch_and_resumes(tmp_path, capsys):
     assert '"cleared": false' in capsys.readouterr().out
     # a second run reads the record instead of training again
     checkpoint = (tmp_path / "checkpoint.keras").stat().st_mtime_ns
-    script.main(argv)
+    script.main(run_args(tmp_path, 1))
     assert json.loads((tmp_path / "quality.json").read_text())["epochs"] == [epoch]
     assert (tmp_path / "checkpoint.keras").stat().st_mtime_ns == checkpoint
+    # a longer run goes on from the checkpoint and scores only the new epoch
+    script.main(run_args(tmp_path, 2))
+    epochs = json.loads((tmp_path / "quality.json").read_text())["epochs"]
+    assert [e["epoch"] for e in epochs] == [1, 2] and epochs[0] == epoch
+    assert epochs[1]["train_minutes"] > epoch["train_minutes"]
+
+
+def test_stops_at_the_first_epoch_that_clears_the_bar(tmp_path, monkeypatch, capsys):
+    script = load_script("time_to_quality")
+    verdicts = iter([["classifier_score 8.0 < 9.3"], [], ["never asked"]])
+    monkeypatch.setattr(script, "quality_bar_misses", lambda metrics, **references: next(verdicts))
+    script.main(run_args(tmp_path, 3))
+    record = json.loads((tmp_path / "quality.json").read_text())
+    assert [e["misses"] for e in record["epochs"]] == [["classifier_score 8.0 < 9.3"], []]
+    assert json.loads((tmp_path / "state.json").read_text())["epochs_done"] == 2
+    summary = capsys.readouterr().out
+    assert '"cleared": true' in summary and '"epochs": 2' in summary
+
+
+def test_scoring_between_epochs_leaves_the_training_run_unchanged(tmp_path):
+    """The timed run must be the shipped recipe's run: scoring inside fit draws no training randomness."""
+    load_script("time_to_quality").main(run_args(tmp_path / "scored", 2))
+    scored = train("gan-mnist", epochs=2, out_dir=tmp_path / "scored", seed=0, verbose=0)[0]
+    plain = train("gan-mnist", epochs=2, out_dir=tmp_path / "plain", seed=0, limit=128, verbose=0)[0]
+    for a, b in zip(scored.weights, plain.weights):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b), err_msg=a.path)

@@ -188,6 +188,20 @@ def test_finetune_starts_from_the_pretrained_weights_and_freezes_d_layers(tmp_pa
         assert np.abs(tuned_weight.numpy() - start.numpy()).max() < 0.01
 
 
+def test_mixed_precision_training_is_recorded_and_kept_on_resume(tmp_path):
+    from zoo.training import train
+
+    out = tmp_path / "run"
+    assert main(["train", "gan-mnist", "--mixed-precision", "--epochs", "1", "--limit", "64", "--batch-size", "32",
+                 "--out", str(out)]) == 0
+    assert state_of(out)["precision"] == "mixed_bfloat16"
+    model, state = train("gan-mnist", epochs=2, out_dir=out, limit=64, batch_size=32, verbose=0)  # no precision given
+    assert state["epochs_done"] == 2
+    assert {layer.compute_dtype for layer in model.generator.layers if layer.weights} == {"bfloat16"}
+    assert {v.dtype for v in model.weights} == {"float32"}
+    assert keras.config.dtype_policy().name == "float32"
+
+
 def test_finetune_refuses_bad_freeze_counts(tmp_path, capsys):
     assert main(["finetune", "gan-mnist", "--epochs", "1", "--freeze-d-layers", "4", "--out", str(tmp_path)]) == 2
     assert "can freeze 0 to 3" in capsys.readouterr().err

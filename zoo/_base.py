@@ -6,6 +6,7 @@ generator step backpropagates through D (run in inference mode, so D's
 batch-norm statistics stay untouched) and updates only G.
 """
 
+import contextlib
 import os
 
 import numpy as np
@@ -151,6 +152,20 @@ def default_optimizer():
     return keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5)
 
 
+@contextlib.contextmanager
+def dtype_policy(name):
+    """Networks built inside compute in the Keras dtype policy `name` (e.g. "mixed_bfloat16":
+    bfloat16 arithmetic, float32 weights); the global policy is restored on exit. None: no change.
+    Losses are taken in float32 whatever the networks compute in."""
+    previous = keras.config.dtype_policy()
+    if name is not None:
+        keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
 def logits_and_r1(discriminator, inputs):
     """D's logits on real inputs and the R1 penalty (Mescheder et al., 2018): the batch mean of the
     squared norm of D's gradient with respect to its float inputs, which keeps D from pushing G
@@ -162,7 +177,8 @@ def logits_and_r1(discriminator, inputs):
         tape.watch(watched)
         logits = discriminator(inputs if len(inputs) > 1 else inputs[0], training=True)
     gradients = tape.gradient(logits, watched)
-    return logits, ops.mean(sum(ops.sum(ops.square(g), axis=tuple(range(1, len(g.shape)))) for g in gradients))
+    squares = [ops.square(ops.cast(g, "float32")) for g in gradients]
+    return logits, ops.mean(sum(ops.sum(s, axis=tuple(range(1, len(s.shape)))) for s in squares))
 
 
 class GAN(keras.Model):
@@ -345,6 +361,7 @@ class GAN(keras.Model):
     def discriminator_loss(self, real_logits, fake_logits):
         """D's loss on its raw outputs (logits, scores or critic values, by `loss`)."""
         real_target = 1.0 - self.label_smoothing
+        real_logits, fake_logits = ops.cast(real_logits, "float32"), ops.cast(fake_logits, "float32")
         if self.loss_name == "least_squares":  # LSGAN: real -> 1, fake -> 0
             return 0.5 * (ops.mean(ops.square(real_logits - real_target)) + ops.mean(ops.square(fake_logits)))
         if self.loss_name == "hinge":
@@ -357,6 +374,7 @@ class GAN(keras.Model):
         return real + fake
 
     def generator_loss(self, fake_logits):
+        fake_logits = ops.cast(fake_logits, "float32")
         if self.loss_name == "minimax":
             return -ops.mean(ops.softplus(fake_logits))  # minimise log(1 - D(G(z)))
         if self.loss_name == "least_squares":
@@ -369,11 +387,11 @@ class GAN(keras.Model):
         """WGAN-GP: (|grad D(x_hat)| - 1)^2 at x_hat between real and fake, one mixing weight per sample."""
         sample_axes = tuple(range(1, len(real.shape)))  # (1, 2, 3) for images
         alpha = self.sample_mixing_weights(ops.shape(real)[0], len(sample_axes))
-        mixed = alpha * real + (1.0 - alpha) * fake
+        mixed = alpha * real + (1.0 - alpha) * ops.cast(fake, real.dtype)  # G may compute in bfloat16
         with tf.GradientTape() as tape:
             tape.watch(mixed)
             logits = self.discriminator(self.discriminator_inputs(mixed, labels), training=True)
-        gradients = tape.gradient(logits, mixed)
+        gradients = ops.cast(tape.gradient(logits, mixed), "float32")
         norms = ops.sqrt(ops.sum(ops.square(gradients), axis=sample_axes) + 1e-12)  # eps: no NaN at 0
         return ops.mean(ops.square(norms - 1.0))
 
@@ -627,7 +645,7 @@ class GAN(keras.Model):
 
     def postprocess(self, outputs):
         """G's tanh output in [-1, 1] as images in [0, 1]."""
-        return tf.clip_by_value((outputs + 1.0) * 0.5, 0.0, 1.0)
+        return tf.clip_by_value((tf.cast(outputs, "float32") + 1.0) * 0.5, 0.0, 1.0)
 
     def parameter_counts(self):
         """Parameter count of each sub-network, e.g. {'generator': ..., 'discriminator': ...}."""

@@ -63,6 +63,7 @@ class ACGAN(ConditionalMixin, GAN):
 
     @staticmethod
     def class_loss(labels, class_logits):
+        class_logits = ops.cast(class_logits, "float32")
         return ops.mean(keras.losses.sparse_categorical_crossentropy(labels, class_logits, from_logits=True))
 
     def discriminator_step(self, real, labels):

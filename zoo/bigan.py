@@ -100,7 +100,7 @@ class BiGAN(GAN):
         images = check_images(images)
         batch_size = check_positive_int("batch_size", batch_size)
         if self._encode_fn is None:
-            self._encode_fn = tf.function(lambda x: self.encoder(x * 2.0 - 1.0, training=False))
+            self._encode_fn = tf.function(lambda x: tf.cast(self.encoder(x * 2.0 - 1.0, training=False), "float32"))
         return np.concatenate(
             [self._encode_fn(tf.constant(images[i : i + batch_size])).numpy() for i in range(0, len(images), batch_size)]
         )

@@ -136,6 +136,7 @@ class InfoGAN(GAN):
         """Negative log-likelihood of the codes under Q (unit-variance Gaussian for the continuous ones)."""
         category = latent[:, self.noise_dim : self.noise_dim + CATEGORIES]
         target = latent[:, self.noise_dim + CATEGORIES :]
+        category_logits, continuous = ops.cast(category_logits, "float32"), ops.cast(continuous, "float32")
         categorical = ops.mean(keras.losses.categorical_crossentropy(category, category_logits, from_logits=True))
         return categorical + 0.5 * ops.mean(ops.sum(ops.square(continuous - target), axis=1))
 

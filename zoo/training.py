@@ -23,6 +23,7 @@ import keras
 import numpy as np
 
 from zoo import data as zoo_data
+from zoo._base import dtype_policy
 from zoo._registry import get_entry, load_pretrained_weights, recipe_optimizers
 from zoo.plotting import save_gif, save_grid, save_loss_curve
 
@@ -146,13 +147,16 @@ def train(
     deterministic=False,
     finetune=False,
     freeze_discriminator_layers=0,
+    callbacks=(),
+    precision=None,
 ):
     """Train registered model `name` with its recipe for `epochs` total epochs.
 
     Resumes from `out_dir` when it holds a checkpoint of an earlier run.
     `finetune` starts from the pretrained weights instead of a random
     initialisation, with the first `freeze_discriminator_layers` weighted
-    layers of D frozen.
+    layers of D frozen. `precision` "mixed_bfloat16" builds the networks to compute in bfloat16
+    (weights and losses stay float32; a resumed run keeps the precision it was started with). Extra Keras `callbacks` run after each epoch's checkpoint is saved.
     `g_lr` / `d_lr` override the recipe's learning rates; `deterministic`
     turns on TensorFlow's op determinism (same seed, same losses).
     Returns (model, state) where state has the loss history and wall time.
@@ -182,8 +186,8 @@ def train(
     if state is not None and (out_dir / CHECKPOINT).is_file():
         if state["name"] != name:
             raise ValueError(f"{out_dir} holds a run of {state['name']!r}, not {name!r}; use another --out")
-        try:
-            with strategy.scope():
+        try:  # the networks are rebuilt from the model's config: in the precision the run started with
+            with strategy.scope(), dtype_policy(state.get("precision")):
                 model = keras.saving.load_model(out_dir / CHECKPOINT, safe_mode=True)
         except Exception as error:  # a damaged or foreign file: say which, not a traceback
             raise ValueError(
@@ -197,7 +201,7 @@ def train(
     else:
         if seed is not None:
             keras.utils.set_random_seed(seed)
-        with strategy.scope():
+        with strategy.scope(), dtype_policy(precision):
             if freeze_discriminator_layers and not finetune:
                 raise ValueError("freeze_discriminator_layers only applies when fine-tuning")
             model = entry.build(seed=seed, frozen_discriminator_layers=freeze_discriminator_layers)
@@ -211,6 +215,7 @@ def train(
             "data": str(data),
             "batch_size": batch_size,
             "seed": seed,
+            "precision": precision or "float32",
             "epochs_done": 0,
             "train_seconds": 0.0,
             "history": {},
@@ -225,7 +230,7 @@ def train(
     else:
         dataset = zoo_data.load(data, labels=True, batch_size=batch_size, seed=seed, limit=limit)
     artifacts = EpochArtifacts(out_dir, state)
-    callbacks = [artifacts]
+    callbacks = [artifacts, *callbacks]
     if tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(out_dir / "tensorboard")))
     model.fit(dataset, epochs=epochs, initial_epoch=state["epochs_done"], callbacks=callbacks, verbose=verbose)
