@@ -1,4 +1,4 @@
-"""DCGAN building blocks: the minibatch-stddev channel of the discriminator."""
+"""DCGAN building blocks: the minibatch-stddev channel of the discriminator, the generator width."""
 
 import keras
 import numpy as np
@@ -27,3 +27,15 @@ def test_dcgan_with_minibatch_stddev_trains_and_round_trips(tmp_path, mnist_batc
     np.testing.assert_array_equal(loaded.generate(3, seed=1), model.generate(3, seed=1))
     images = keras.ops.convert_to_numpy(mnist_batch[0][:16])
     np.testing.assert_allclose(loaded.discriminator(images), model.discriminator(images), atol=1e-6)
+
+
+def test_generator_filters_widen_only_the_generator_and_round_trip(tmp_path):
+    narrow, wide = DCGAN(seed=0), DCGAN(generator_filters=64, seed=0)
+    assert wide.discriminator.count_params() == narrow.discriminator.count_params()
+    # dense to 7x7x(2f) and the first transposed convolution grow with f
+    assert [layer.output.shape[-1] for layer in wide.generator.layers if "conv2d_transpose" in layer.name] == [64, 1]
+    assert wide.generator.count_params() > 1.9 * narrow.generator.count_params()
+    wide.save(tmp_path / "wide.keras")
+    loaded = keras.saving.load_model(tmp_path / "wide.keras", safe_mode=True)
+    assert loaded.get_config()["generator_filters"] == 64
+    np.testing.assert_array_equal(loaded.generate(3, seed=1), wide.generate(3, seed=1))

@@ -42,6 +42,14 @@ def test_save_load_round_trip_is_compiled_and_identical(name, tmp_path, mnist_ba
     assert loaded.g_optimizer.iterations.numpy() == 4
 
 
+def test_an_uncompiled_model_saves_and_loads(tmp_path):
+    model = zoo.load("cgan-mnist", compile=False)  # pretrained, for generation only
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    assert not loaded.compiled
+    np.testing.assert_array_equal(loaded.generate([3, 1, 4], seed=0), model.generate([3, 1, 4], seed=0))
+
+
 def test_generate_shape_range_and_determinism(pretrained):
     request = request_for(pretrained, 5)
     images = pretrained.generate(request, seed=7)

@@ -295,6 +295,8 @@ class GAN(keras.Model):
         self.d_optimizer.build(self.discriminator.trainable_variables)
 
     def get_compile_config(self):
+        if not self.compiled:  # an uncompiled model saves as Keras' own do: without a compile config
+            return None
         return {
             "g_optimizer": keras.optimizers.serialize(self.g_optimizer),
             "d_optimizer": keras.optimizers.serialize(self.d_optimizer),

@@ -57,18 +57,22 @@ def conv_features(images, filters, kernel_size, dense_units=0, minibatch_stddev=
 
 @keras.saving.register_keras_serializable(package="zoo")
 class DCGAN(GAN):
-    """Convolutional generator and discriminator; `filters` sets the width, `dense_units`
-    adds a hidden dense layer to D, `minibatch_stddev` a batch-variety channel to D."""
+    """Convolutional generator and discriminator; `filters` sets the width (`generator_filters`
+    G's alone), `dense_units` adds a hidden dense layer to D, `minibatch_stddev` a batch-variety
+    channel to D."""
 
-    def __init__(self, filters=32, kernel_size=4, dense_units=0, minibatch_stddev=False, **kwargs):
+    def __init__(self, filters=32, kernel_size=4, dense_units=0, minibatch_stddev=False, generator_filters=None,
+                 **kwargs):
         super().__init__(**kwargs)
         self.filters = filters
         self.kernel_size = kernel_size
         self.dense_units = dense_units
         self.minibatch_stddev = minibatch_stddev
+        self.generator_filters = generator_filters
 
         latent = keras.Input((self.latent_dim,), name="latent")
-        self.generator = keras.Model(latent, conv_image_head(latent, filters, kernel_size), name="generator")
+        head = conv_image_head(latent, generator_filters or filters, kernel_size)
+        self.generator = keras.Model(latent, head, name="generator")
         images = keras.Input(IMAGE_SHAPE, name="images")
         logits = layers.Dense(1)(conv_features(images, filters, kernel_size, dense_units, minibatch_stddev))
         self.discriminator = keras.Model(images, logits, name="discriminator")
@@ -81,6 +85,7 @@ class DCGAN(GAN):
             "kernel_size": self.kernel_size,
             "dense_units": self.dense_units,
             "minibatch_stddev": self.minibatch_stddev,
+            "generator_filters": self.generator_filters,
         }
 
 
