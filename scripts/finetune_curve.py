@@ -2,40 +2,71 @@
 
     python scripts/finetune_curve.py dcgan-mnist --data fashion_mnist --epochs 5 --out docs/finetune
 
-Both runs go through `zoo.training.train` (the code behind `zoo train` / `zoo finetune`), one epoch
-at a time, resuming from their checkpoints; after each epoch the model is scored with the evaluator
-of the new data set. Writes OUT/curve.png, OUT/curve.csv and OUT/curve.md; the runs themselves
-(resumable) go to RUNS/scratch and RUNS/finetune.
+Both runs go through `zoo.training.train` (the code behind `zoo train` / `zoo finetune`) in one
+`fit` each; after each epoch's checkpoint the model is scored with the evaluator of the new data set.
+Writes OUT/curve.png, OUT/curve.csv and OUT/curve.md; the runs themselves go to RUNS/scratch and
+RUNS/finetune, each with its scores so far in points.json (resumable: run the same command again).
 """
 
 import argparse
 import csv
+import json
 import shlex
 import sys
 import time
 from pathlib import Path
 
+import keras
+
 import zoo
 from zoo._registry import get_entry
 from zoo.metrics import evaluate
-from zoo.training import train
+from zoo.training import CHECKPOINT, _atomic_write_text, load_state, train
 
 
 def score(model, data, n, seed):
     return evaluate(model, n=n, seed=seed, dataset=data)["fcd"]
 
 
+class EpochScores(keras.callbacks.Callback):
+    """Scores the model after each epoch's checkpoint and keeps the points in RUN/points.json."""
+
+    def __init__(self, out_dir, points, label, data, n, seed):
+        super().__init__()
+        self.out_dir, self.points, self.label, self.data, self.n, self.seed = out_dir, points, label, data, n, seed
+
+    def add(self, model, state):
+        self.points.append((state["epochs_done"], score(model, self.data, self.n, self.seed), state["train_seconds"]))
+        _atomic_write_text(self.out_dir / "points.json", json.dumps(self.points))
+        print(f"{self.label} epoch {state['epochs_done']}: fcd {self.points[-1][1]:.2f}", flush=True)
+
+    def on_epoch_end(self, epoch, logs=None):
+        state = load_state(self.out_dir)
+        if state is not None and state["epochs_done"] == epoch + 1:  # not a diverged epoch
+            self.add(self.model, state)
+
+
 def curve(name, data, epochs, out_dir, finetune, n, seed, limit=None):
     """[(epoch, fcd, train seconds)] from epoch 0 (before training) to `epochs`."""
-    start = zoo.load(name, compile=False) if finetune else get_entry(name).build(seed=seed)
-    points = [(0, score(start, data, n, seed), 0.0)]
-    for epoch in range(1, epochs + 1):
-        model, state = train(
-            name, epochs=epoch, data=data, out_dir=out_dir, seed=seed, finetune=finetune, limit=limit, verbose=0
-        )
-        points.append((epoch, score(model, data, n, seed), state["train_seconds"]))
-        print(f"{'finetune' if finetune else 'scratch'} epoch {epoch}: fcd {points[-1][1]:.2f}", flush=True)
-    return points
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    saved = out_dir / "points.json"
+    points = [tuple(point) for point in json.loads(saved.read_text())] if saved.is_file() else []
+    state = load_state(out_dir)
+    done = state["epochs_done"] if state and (out_dir / CHECKPOINT).is_file() else 0
+    del points[done + 1 :]
+    scores = EpochScores(out_dir, points, "finetune" if finetune else "scratch", data, n, seed)
+    if not points:
+        start = zoo.load(name, compile=False) if finetune else get_entry(name).build(seed=seed)
+        scores.add(start, {"epochs_done": 0, "train_seconds": 0.0})
+    if len(points) == done:  # stopped between a checkpoint and its score
+        scores.add(*train(name, epochs=done, data=data, out_dir=out_dir, seed=seed, finetune=finetune, verbose=0))
+    if len(points) != done + 1:
+        raise ValueError(f"{saved} lacks scores of earlier epochs; delete {out_dir} and run again")
+    if done < epochs:
+        train(name, epochs=epochs, data=data, out_dir=out_dir, seed=seed, finetune=finetune, limit=limit, verbose=0,
+              callbacks=[scores])
+    return points[: epochs + 1]
 
 
 def epochs_to_reach(points, target):

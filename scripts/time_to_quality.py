@@ -20,8 +20,9 @@ from pathlib import Path
 import keras
 
 import zoo
+from zoo.cli import positive_int
 from zoo.metrics import bar_references, evaluate, quality_bar_misses
-from zoo.training import load_state, train
+from zoo.training import CHECKPOINT, _atomic_write_text, load_state, train
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,27 +50,29 @@ class QualityBar(keras.callbacks.Callback):
         super().__init__()
         self.out_dir, self.record, self.record_path, self.n = Path(out_dir), record, record_path, n
 
-    def add(self, result):
+    def score(self, model, state):
+        """Scores `model` (the checkpoint `state` describes) and appends the result to the record."""
+        result = score_epoch(model, state["epochs_done"], state["train_seconds"], self.record["references"], self.n)
         self.record["epochs"].append(result)
-        self.record_path.write_text(json.dumps(self.record, indent=1) + "\n")
+        _atomic_write_text(self.record_path, json.dumps(self.record, indent=1) + "\n")
         report(result)
+        return result
 
     def on_epoch_end(self, epoch, logs=None):
         state = load_state(self.out_dir)
         if state is None or state["epochs_done"] != epoch + 1:
             return  # the epoch diverged and was not checkpointed; `train` raises after fit
-        self.add(score_epoch(self.model, epoch + 1, state["train_seconds"], self.record["references"], self.n))
-        if not self.record["epochs"][-1]["misses"]:
+        if not self.score(self.model, state)["misses"]:
             self.model.stop_training = True
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("name", choices=zoo.list_models("*-mnist"))
-    parser.add_argument("--max-epochs", type=int, default=30)
+    parser.add_argument("--max-epochs", type=positive_int, default=30)
     parser.add_argument("--out", help="run directory (default runs/time-to-quality/NAME)")
-    parser.add_argument("-n", type=int, default=10_000, help="samples scored per epoch")
-    parser.add_argument("--limit", type=int, help="train on the first N images only (for quick checks)")
+    parser.add_argument("-n", type=positive_int, default=10_000, help="samples scored per epoch")
+    parser.add_argument("--limit", type=positive_int, help="train on the first N images only (for quick checks)")
     parser.add_argument("--write-metadata", action="store_true", help="record the result in weights/NAME.json")
     args = parser.parse_args(argv)
     out = Path(args.out or ROOT / "runs" / "time-to-quality" / args.name)
@@ -79,14 +82,14 @@ def main(argv=None):
     if "references" not in record:
         record["references"] = bar_references(args.n)
     scorer = QualityBar(out, record, record_path, args.n)
-    for result in record["epochs"]:
-        report(result)
 
     state = load_state(out)
-    done = state["epochs_done"] if state else 0
+    done = state["epochs_done"] if state and (out / CHECKPOINT).is_file() else 0
+    del record["epochs"][done:]  # scores of epochs the run no longer has (a deleted checkpoint: start again)
+    for result in record["epochs"]:
+        report(result)
     if done > len(record["epochs"]):  # stopped between a checkpoint and its score
-        model, state = train(args.name, epochs=done, out_dir=out, seed=0, verbose=0)
-        scorer.add(score_epoch(model, done, state["train_seconds"], record["references"], args.n))
+        scorer.score(*train(args.name, epochs=done, out_dir=out, seed=0, verbose=0))
     cleared = bool(record["epochs"]) and not record["epochs"][-1]["misses"]
     if not cleared and done < args.max_epochs:
         train(args.name, epochs=args.max_epochs, out_dir=out, seed=0, limit=args.limit, verbose=0, callbacks=[scorer])

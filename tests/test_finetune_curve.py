@@ -37,3 +37,13 @@ def test_two_runs_write_the_figure_and_the_tables(tmp_path):
     assert (out / "curve.md").read_text().startswith("`python scripts/finetune_curve.py gan-mnist --data fashion_mnist")
     for run in ("scratch", "finetune"):
         assert (tmp_path / "runs" / run / "checkpoint.keras").is_file()
+    # a longer rerun goes on from both checkpoints and keeps the points it has
+    script.main(["gan-mnist", "--data", "fashion_mnist", "--epochs", "2", "--limit", "64", "-n", "200",
+                 "--out", str(out), "--runs", str(tmp_path / "runs")])
+    with open(out / "curve.csv") as f:
+        longer = list(csv.DictReader(f))
+    assert [(r["run"], r["epoch"]) for r in longer] == [
+        ("from scratch", "0"), ("from scratch", "1"), ("from scratch", "2"),
+        ("fine-tuned from gan-mnist", "0"), ("fine-tuned from gan-mnist", "1"), ("fine-tuned from gan-mnist", "2")]
+    assert [longer[i] for i in (0, 1, 3, 4)] == rows
+    assert float(longer[2]["train_seconds"]) > float(longer[1]["train_seconds"])

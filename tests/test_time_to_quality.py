@@ -32,6 +32,12 @@ def test_records_each_epoch_and_resumes(tmp_path, capsys):
     epochs = json.loads((tmp_path / "quality.json").read_text())["epochs"]
     assert [e["epoch"] for e in epochs] == [1, 2] and epochs[0] == epoch
     assert epochs[1]["train_minutes"] > epoch["train_minutes"]
+    # stopped between epoch 2's checkpoint and its score: the checkpoint is scored, not trained further
+    (tmp_path / "quality.json").write_text(json.dumps({**record, "epochs": epochs[:1]}))
+    checkpoint = (tmp_path / "checkpoint.keras").stat().st_mtime_ns
+    script.main(run_args(tmp_path, 2))
+    assert json.loads((tmp_path / "quality.json").read_text())["epochs"] == epochs
+    assert (tmp_path / "checkpoint.keras").stat().st_mtime_ns == checkpoint
 
 
 def test_stops_at_the_first_epoch_that_clears_the_bar(tmp_path, monkeypatch, capsys):

@@ -215,3 +215,10 @@ def test_a_damaged_checkpoint_is_reported_not_a_traceback(tmp_path, capsys):
     assert main(["train", "gan-mnist", "--epochs", "2", "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "checkpoint.keras cannot be loaded" in err and len(err.strip().splitlines()) == 1
+
+
+def test_unknown_precisions_are_refused(tmp_path):
+    from zoo.training import train
+
+    with pytest.raises(ValueError, match="precision must be one of"):
+        train("gan-mnist", epochs=1, out_dir=tmp_path, precision="mixed_float16")

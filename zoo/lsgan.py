@@ -2,7 +2,7 @@
 
 The squared loss keeps penalising samples that are on the right side of the
 decision boundary but far from the real data, where the sigmoid cross-entropy
-has saturated. Same networks as `dcgan-mnist`; every model takes
+has saturated. DCGAN networks (G of 32 filters, D with a dense layer of 256); every model takes
 `loss="least_squares"`, this entry ships the weights trained with it.
 """
 

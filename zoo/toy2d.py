@@ -121,7 +121,7 @@ class Toy2DGAN(GAN):
         outputs = self.discriminator(grid, training=False)
         if self.loss_name in PROBABILITY_LOSSES:
             outputs = ops.sigmoid(outputs)
-        return ops.convert_to_numpy(outputs).reshape(steps, steps)
+        return ops.convert_to_numpy(ops.cast(outputs, "float32")).reshape(steps, steps)
 
     def save_progress_figure(self, path, seed=None, title=None, n=1000):
         """Real points, generated points and D over the plane, as a PNG."""

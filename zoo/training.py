@@ -29,6 +29,8 @@ from zoo.plotting import save_gif, save_grid, save_loss_curve
 
 CHECKPOINT = "checkpoint.keras"
 STATE = "state.json"
+# float16 is left out: it needs loss scaling, which these train steps do not do.
+PRECISIONS = (None, "float32", "mixed_bfloat16")
 STRATEGIES = ("default", "mirrored", "multiworker")
 
 
@@ -82,8 +84,8 @@ class EpochArtifacts(keras.callbacks.Callback):
             images = self.model.generate(sample_request(self.model), seed=self.sample_seed)
             save_grid(images, picture, columns=10, title=title)
 
-        # Model first, then the state that points at it: a crash in between leaves
-        # the previous state, so at worst one epoch is trained again.
+        # Model first, then the state that points at it: a crash in between leaves the new
+        # checkpoint with the previous state, and the resumed run trains that epoch once more.
         tmp = self.out_dir / (CHECKPOINT + ".tmp.keras")
         self.model.save(tmp)
         os.replace(tmp, self.out_dir / CHECKPOINT)
@@ -169,6 +171,8 @@ def train(
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
                 raise ValueError(f"{key} must be a positive number, got {value!r}")
             recipe[key] = float(value)
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     if deterministic:
         import tensorflow as tf
 
@@ -198,6 +202,9 @@ def train(
             if key in recipe:
                 optimizer.learning_rate = recipe[key]
         print(f"resuming {name} from epoch {state['epochs_done']} in {out_dir}")
+        started_in = state.get("precision", "float32")
+        if precision is not None and precision != started_in:
+            print(f"note: this run started in {started_in} and goes on in it (precision={precision!r} ignored)")
     else:
         if seed is not None:
             keras.utils.set_random_seed(seed)

@@ -3,7 +3,7 @@
 D is a critic whose score difference between real and generated images
 estimates the Wasserstein distance; the penalty (|grad D(x_hat)| - 1)^2 at
 points between real and generated images (one mixing weight per sample) keeps
-it 1-Lipschitz. Same networks as `dcgan-mnist`: every model takes
+it 1-Lipschitz. DCGAN networks (32/64 filters, no dense layer in D); every model takes
 `loss="wasserstein", gradient_penalty=10, critic_steps=N`; this entry ships
 the weights trained with them.
 """
