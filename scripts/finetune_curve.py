@@ -16,34 +16,27 @@ import sys
 import time
 from pathlib import Path
 
-import keras
-
 import zoo
 from zoo._registry import get_entry
 from zoo.metrics import evaluate
-from zoo.training import CHECKPOINT, _atomic_write_text, load_state, train
+from zoo.training import CHECKPOINT, AfterEachCheckpoint, _atomic_write_text, load_state, train
 
 
 def score(model, data, n, seed):
     return evaluate(model, n=n, seed=seed, dataset=data)["fcd"]
 
 
-class EpochScores(keras.callbacks.Callback):
-    """Scores the model after each epoch's checkpoint and keeps the points in RUN/points.json."""
+class EpochScores:
+    """Scores models and keeps the points in RUN/points.json (`callback`: after each epoch's checkpoint)."""
 
     def __init__(self, out_dir, points, label, data, n, seed):
-        super().__init__()
         self.out_dir, self.points, self.label, self.data, self.n, self.seed = out_dir, points, label, data, n, seed
+        self.callback = AfterEachCheckpoint(out_dir, self.add)
 
     def add(self, model, state):
         self.points.append((state["epochs_done"], score(model, self.data, self.n, self.seed), state["train_seconds"]))
         _atomic_write_text(self.out_dir / "points.json", json.dumps(self.points))
         print(f"{self.label} epoch {state['epochs_done']}: fcd {self.points[-1][1]:.2f}", flush=True)
-
-    def on_epoch_end(self, epoch, logs=None):
-        state = load_state(self.out_dir)
-        if state is not None and state["epochs_done"] == epoch + 1:  # not a diverged epoch
-            self.add(self.model, state)
 
 
 def curve(name, data, epochs, out_dir, finetune, n, seed, limit=None):
@@ -65,7 +58,7 @@ def curve(name, data, epochs, out_dir, finetune, n, seed, limit=None):
         raise ValueError(f"{saved} lacks scores of earlier epochs; delete {out_dir} and run again")
     if done < epochs:
         train(name, epochs=epochs, data=data, out_dir=out_dir, seed=seed, finetune=finetune, limit=limit, verbose=0,
-              callbacks=[scores])
+              callbacks=[scores.callback])
     return points[: epochs + 1]
 
 

@@ -17,12 +17,10 @@ import shlex
 import sys
 from pathlib import Path
 
-import keras
-
 import zoo
 from zoo.cli import positive_int
 from zoo.metrics import bar_references, evaluate, quality_bar_misses
-from zoo.training import CHECKPOINT, _atomic_write_text, load_state, train
+from zoo.training import CHECKPOINT, AfterEachCheckpoint, _atomic_write_text, load_state, train
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,13 +40,13 @@ def report(result):
           + ("clears the bar" if not result["misses"] else "misses " + "; ".join(result["misses"])), flush=True)
 
 
-class QualityBar(keras.callbacks.Callback):
-    """After each epoch (its checkpoint and state already written), scores the model against the
-    bar, appends the result to the record file and stops training once the bar is cleared."""
+class QualityBar:
+    """Scores checkpoints against the bar, appends each result to the record file and stops
+    training once the bar is cleared (`callback` runs it after each epoch's checkpoint)."""
 
     def __init__(self, out_dir, record, record_path, n):
-        super().__init__()
-        self.out_dir, self.record, self.record_path, self.n = Path(out_dir), record, record_path, n
+        self.record, self.record_path, self.n = record, record_path, n
+        self.callback = AfterEachCheckpoint(out_dir, self.after_epoch)
 
     def score(self, model, state):
         """Scores `model` (the checkpoint `state` describes) and appends the result to the record."""
@@ -58,12 +56,9 @@ class QualityBar(keras.callbacks.Callback):
         report(result)
         return result
 
-    def on_epoch_end(self, epoch, logs=None):
-        state = load_state(self.out_dir)
-        if state is None or state["epochs_done"] != epoch + 1:
-            return  # the epoch diverged and was not checkpointed; `train` raises after fit
-        if not self.score(self.model, state)["misses"]:
-            self.model.stop_training = True
+    def after_epoch(self, model, state):
+        if not self.score(model, state)["misses"]:
+            model.stop_training = True
 
 
 def main(argv=None):
@@ -92,7 +87,7 @@ def main(argv=None):
         scorer.score(*train(args.name, epochs=done, out_dir=out, seed=0, verbose=0))
     cleared = bool(record["epochs"]) and not record["epochs"][-1]["misses"]
     if not cleared and done < args.max_epochs:
-        train(args.name, epochs=args.max_epochs, out_dir=out, seed=0, limit=args.limit, verbose=0, callbacks=[scorer])
+        train(args.name, epochs=args.max_epochs, out_dir=out, seed=0, limit=args.limit, verbose=0, callbacks=[scorer.callback])
 
     result = record["epochs"][-1]
     command = " ".join(["python scripts/time_to_quality.py", *map(shlex.quote, argv if argv is not None else sys.argv[1:])])

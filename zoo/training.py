@@ -100,6 +100,20 @@ class EpochArtifacts(keras.callbacks.Callback):
         save_gif(sorted(samples_dir.glob("epoch_*.png")), self.out_dir / "progress.gif")
 
 
+class AfterEachCheckpoint(keras.callbacks.Callback):
+    """Calls `action(model, state)` once each epoch's checkpoint and state are on disk (pass it to
+    `train` after the checkpointing callback; a diverged epoch, which is not checkpointed, is skipped)."""
+
+    def __init__(self, out_dir, action):
+        super().__init__()
+        self.out_dir, self.action = Path(out_dir), action
+
+    def on_epoch_end(self, epoch, logs=None):
+        state = load_state(self.out_dir)
+        if state is not None and state["epochs_done"] == epoch + 1:
+            self.action(self.model, state)
+
+
 def make_strategy(name):
     """The `tf.distribute` strategy called `name` (see STRATEGIES)."""
     import tensorflow as tf
