@@ -172,7 +172,8 @@ def train(
     `finetune` starts from the pretrained weights instead of a random
     initialisation, with the first `freeze_discriminator_layers` weighted
     layers of D frozen. `precision` "mixed_bfloat16" builds the networks to compute in bfloat16
-    (weights and losses stay float32; a resumed run keeps the precision it was started with). Extra Keras `callbacks` run after each epoch's checkpoint is saved.
+    (weights and losses stay float32; a resumed run keeps the precision it was started with).
+    Extra Keras `callbacks` run after each epoch's checkpoint is saved.
     `g_lr` / `d_lr` override the recipe's learning rates; `deterministic`
     turns on TensorFlow's op determinism (same seed, same losses).
     Returns (model, state) where state has the loss history and wall time.
