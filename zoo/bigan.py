@@ -4,12 +4,16 @@ Generator G (latent -> image), encoder E (image -> latent) and a joint
 discriminator D(x, z) that tells real pairs (x, E(x)) from generated pairs
 (G(z), z). At the optimum E inverts G, so `generate(latent=encode(x))`
 reconstructs x.
+
+Adversarial training alone inverts G only loosely; `cycle_weight` and
+`latent_cycle_weight` add ALICE's cycle terms (Li et al., 2017) to the G/E
+step: |G(E(x)) - x| on real images and (E(G(z)) - z)^2 on latents.
 """
 
 import numpy as np
 import keras
 import tensorflow as tf
-from keras import layers
+from keras import layers, ops
 
 from zoo._base import GAN, IMAGE_SHAPE, batch_norm, check_images, check_positive_int
 from zoo._registry import register_model
@@ -23,14 +27,20 @@ class BiGAN(GAN):
 
     network_names = ("generator", "encoder", "discriminator")
 
-    def __init__(self, widths=(512, 512), discriminator_widths=(1024, 512), dropout=0.2, filters=0, **kwargs):
+    def __init__(self, widths=(512, 512), discriminator_widths=(1024, 512), dropout=0.2, filters=0, cycle_weight=0.0,
+                 latent_cycle_weight=0.0, **kwargs):
         super().__init__(**kwargs)
+        for name, weight in (("cycle_weight", cycle_weight), ("latent_cycle_weight", latent_cycle_weight)):
+            if not weight >= 0:
+                raise ValueError(f"{name} must be >= 0, got {weight}")
         if self.gradient_penalty:
             raise ValueError("BiGAN's joint discriminator has no gradient penalty; use another loss than 'wasserstein'")
         self.widths = tuple(widths)
         self.discriminator_widths = tuple(discriminator_widths)
         self.dropout = dropout
         self.filters = filters  # 0: fully connected networks; > 0: DCGAN-style convolutions this wide
+        self.cycle_weight = cycle_weight
+        self.latent_cycle_weight = latent_cycle_weight
 
         latent = keras.Input((self.latent_dim,), name="latent")
         if filters:
@@ -57,7 +67,13 @@ class BiGAN(GAN):
         logits = mlp_logit_head(x, self.discriminator_widths, dropout)
         self.discriminator = keras.Model([images, latent], logits, name="discriminator")
         self.track_generator_average()
+        self.cycle_loss_tracker = keras.metrics.Mean(name="cycle_loss")
         self._encode_fn = None
+
+    @property
+    def metrics(self):
+        cycles = [self.cycle_loss_tracker] if self.cycle_weight or self.latent_cycle_weight else []
+        return super().metrics + cycles
 
     def get_config(self):
         return {
@@ -66,6 +82,8 @@ class BiGAN(GAN):
             "discriminator_widths": list(self.discriminator_widths),
             "dropout": self.dropout,
             "filters": self.filters,
+            "cycle_weight": self.cycle_weight,
+            "latent_cycle_weight": self.latent_cycle_weight,
         }
 
     @property
@@ -93,7 +111,23 @@ class BiGAN(GAN):
             fake_logits = self.discriminator([fake, latent], training=False)
             real_logits = self.discriminator([real, encoded], training=False)
             g_loss = self.generator_loss(fake_logits) + self.generator_loss(-real_logits)
+            if self.cycle_weight or self.latent_cycle_weight:
+                cycle_loss = self.cycle_loss(real, fake, latent, encoded)
+                self.cycle_loss_tracker.update_state(cycle_loss)
+                g_loss = g_loss + cycle_loss
         return self._apply(self.g_optimizer, tape, g_loss, self.generator_variables)
+
+    def cycle_loss(self, real, fake, latent, encoded):
+        """cycle_weight x mean |G(E(x)) - x| per pixel (images in [-1, 1]) + latent_cycle_weight x
+        mean (E(G(z)) - z)^2 per latent value; a term whose weight is 0 is not computed."""
+        loss = 0.0
+        if self.cycle_weight:
+            reconstructed = ops.cast(self.generator(encoded, training=True), "float32")
+            loss += self.cycle_weight * ops.mean(ops.abs(reconstructed - ops.cast(real, "float32")))
+        if self.latent_cycle_weight:
+            reencoded = ops.cast(self.encoder(fake, training=True), "float32")
+            loss += self.latent_cycle_weight * ops.mean(ops.square(reencoded - ops.cast(latent, "float32")))
+        return loss
 
     def encode(self, images, batch_size=1000):
         """Latent vectors (N, latent_dim) of images (N, 28, 28[, 1]) in [0, 1]."""
