@@ -1,0 +1,69 @@
+"""BiGAN's cycle terms: each one pulls its own reconstruction together, and only when asked."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from zoo.bigan import BiGAN
+
+TINY = {"latent_dim": 8, "widths": (64,), "discriminator_widths": (64,), "seed": 0}
+
+
+def reconstruction_errors(model, images):
+    """Mean |G(E(x)) - x| on images and mean (E(G(z)) - z)^2 on latents, with the raw networks
+    (batch statistics: a few steps leave the moving averages far from them)."""
+    encoded = model.encoder(images, training=True)
+    image_error = np.abs(model.generator(encoded, training=True).numpy() - images).mean()
+    latent = tf.constant(np.random.default_rng(1).standard_normal((64, model.latent_dim)).astype("float32"))
+    reencoded = model.encoder(model.generator(latent, training=True), training=True)
+    return image_error, float(np.mean(np.square(reencoded.numpy() - latent.numpy())))
+
+
+def tiny_bigan(**weights):
+    keras.utils.set_random_seed(0)  # the same initial networks for every set of weights
+    return BiGAN(**TINY, **weights)
+
+
+def train_tiny(mnist_batch, **weights):
+    model = tiny_bigan(**weights)
+    # a learning rate 10x the recipe's, so that 128 steps move the networks far enough to compare
+    model.compile(g_optimizer=keras.optimizers.Adam(2e-3, beta_1=0.5), d_optimizer=keras.optimizers.Adam(2e-3, beta_1=0.5))
+    images, labels = mnist_batch
+    history = model.fit(np.tile(images, (4, 1, 1, 1)), np.tile(labels, 4), batch_size=32, epochs=16, verbose=0)
+    return model, history.history
+
+
+def test_each_cycle_term_lowers_its_own_reconstruction_error(mnist_batch):
+    images = tf.constant(mnist_batch[0])
+    plain, plain_logs = train_tiny(mnist_batch)
+    image_cycle, image_logs = train_tiny(mnist_batch, cycle_weight=5.0)
+    latent_cycle, latent_logs = train_tiny(mnist_batch, latent_cycle_weight=5.0)
+
+    plain_image, plain_latent = reconstruction_errors(plain, images)
+    assert reconstruction_errors(image_cycle, images)[0] < 0.6 * plain_image
+    assert reconstruction_errors(latent_cycle, images)[1] < 0.1 * plain_latent
+
+    assert "cycle_loss" not in plain_logs, "no cycle term, no cycle_loss in the logs"
+    for logs in (image_logs, latent_logs):
+        assert logs["cycle_loss"][-1] < logs["cycle_loss"][0]
+
+
+def test_cycle_terms_do_not_touch_the_discriminator_step(mnist_batch):
+    """The cycle terms are G/E losses: D's update is the same with and without them."""
+    real = tf.constant(mnist_batch[0][:16])
+    updated = []
+    for weights in ({}, {"cycle_weight": 1.0, "latent_cycle_weight": 1.0}):
+        model = tiny_bigan(**weights)
+        model.compile()
+        model.discriminator_step(real, None)
+        updated.append([v.numpy() for v in model.discriminator.trainable_variables])
+    for plain, cycled in zip(*updated):
+        np.testing.assert_array_equal(plain, cycled)
+
+
+@pytest.mark.parametrize("name", ["cycle_weight", "latent_cycle_weight"])
+@pytest.mark.parametrize("bad", [-1.0, float("nan")])
+def test_bad_cycle_weights_are_refused(name, bad):
+    with pytest.raises(ValueError, match=name):
+        BiGAN(**{name: bad})
