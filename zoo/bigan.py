@@ -142,5 +142,6 @@ class BiGAN(GAN):
 
 @register_model(recipe={"epochs": 30, "batch_size": 64})
 def bigan_mnist(**overrides):
-    """BiGAN (adversarially learned inference) on MNIST, with an encoder."""
-    return BiGAN(**{"latent_dim": 64, "ema_decay": 0.999, "temperature": 1.1, **overrides})
+    """BiGAN (adversarially learned inference) on MNIST, with an encoder, R1 and the image cycle term."""
+    return BiGAN(**{
+        "latent_dim": 64, "ema_decay": 0.999, "temperature": 1.1, "r1_penalty": 5.0, "cycle_weight": 1.0, **overrides})

@@ -2,8 +2,9 @@
 
 The squared loss keeps penalising samples that are on the right side of the
 decision boundary but far from the real data, where the sigmoid cross-entropy
-has saturated. DCGAN networks (G of 32 filters, D with a dense layer of 256); every model takes
-`loss="least_squares"`, this entry ships the weights trained with it.
+has saturated. The networks of `dcgan-mnist` (G of 64 filters, D with a dense
+layer of 512); every model takes `loss="least_squares"`, this entry ships the
+weights trained with it.
 """
 
 from zoo._registry import register_model
@@ -14,5 +15,5 @@ from zoo.dcgan import DCGAN
 def lsgan_mnist(**overrides):
     """Least-squares GAN (LSGAN) with the DCGAN networks on MNIST."""
     return DCGAN(**{
-        "latent_dim": 64, "ema_decay": 0.999, "dense_units": 256, "r1_penalty": 5.0, "temperature": 1.2,
-        "loss": "least_squares", **overrides})
+        "latent_dim": 64, "ema_decay": 0.999, "generator_filters": 64, "dense_units": 512, "r1_penalty": 5.0,
+        "temperature": 1.1, "loss": "least_squares", **overrides})
