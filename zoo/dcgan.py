@@ -89,12 +89,12 @@ class DCGAN(GAN):
         }
 
 
-@register_model(recipe={"epochs": 20, "batch_size": 64})
+@register_model(recipe={"epochs": 30, "batch_size": 64})
 def dcgan_mnist(**overrides):
     """Convolutional GAN (DCGAN) on MNIST."""
     return DCGAN(**{
         "latent_dim": 64, "ema_decay": 0.999, "generator_filters": 64, "dense_units": 512, "r1_penalty": 5.0,
-        "temperature": 1.1, **overrides})
+        "temperature": 1.0, **overrides})
 
 
 @register_model(dataset="fashion_mnist", recipe={"epochs": 20, "batch_size": 64})
