@@ -170,13 +170,15 @@ def logits_and_r1(discriminator, inputs):
     """D's logits on real inputs and the R1 penalty (Mescheder et al., 2018): the batch mean of the
     squared norm of D's gradient with respect to its float inputs, which keeps D from pushing G
     around where G already matches the data. D must score each example on its own (no batch
-    norm in D): the gradient of the summed logits is then each example's own gradient."""
+    norm in D): the gradient of the summed logits is then each example's own gradient. A D with
+    several outputs (InfoGAN's code heads) is penalised on its first, the real-or-fake logit."""
     inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
     watched = [x for x in inputs if x.dtype.is_floating]  # not integer labels
     with tf.GradientTape() as tape:
         tape.watch(watched)
         logits = discriminator(inputs if len(inputs) > 1 else inputs[0], training=True)
-    gradients = tape.gradient(logits, watched)
+        scored = logits[0] if isinstance(logits, (list, tuple)) else logits
+    gradients = tape.gradient(scored, watched)
     squares = [ops.square(ops.cast(g, "float32")) for g in gradients]
     return logits, ops.mean(sum(ops.sum(s, axis=tuple(range(1, len(s.shape)))) for s in squares))
 

@@ -30,16 +30,18 @@ class InfoGAN(GAN):
 
     `latent_dim` is the whole generator input: `latent_dim - 12` noise values,
     then the one-hot categorical code (10), then the continuous codes (2).
-    `info_weight` scales the code-recovery loss.
+    `info_weight` scales the code-recovery loss; `generator_filters` widens G alone;
+    `r1_penalty` acts on D's real-or-fake logit only.
     """
 
     categorical_codes = CATEGORIES
 
-    def __init__(self, filters=32, kernel_size=4, dense_units=128, info_weight=1.0, **kwargs):
+    def __init__(self, filters=32, kernel_size=4, dense_units=128, info_weight=1.0, generator_filters=None,
+                 **kwargs):
         super().__init__(**kwargs)
-        if self.gradient_penalty or self.r1_penalty:
-            raise ValueError("InfoGAN's discriminator with its Q head has no gradient penalty (nor R1); "
-                             "use another loss and r1_penalty=0")
+        if self.gradient_penalty:
+            raise ValueError("InfoGAN's discriminator with its Q head has no gradient penalty; "
+                             "use another loss than 'wasserstein' (R1, on the real-or-fake logit, works)")
         if self.prior != "normal":
             raise ValueError("InfoGAN draws its own codes; its noise prior must be 'normal'")
         if self.latent_dim <= CODE_DIM:
@@ -50,10 +52,12 @@ class InfoGAN(GAN):
         self.kernel_size = kernel_size
         self.dense_units = dense_units
         self.info_weight = float(info_weight)
+        self.generator_filters = generator_filters
         self.noise_dim = self.latent_dim - CODE_DIM
 
         latent = keras.Input((self.latent_dim,), name="latent")
-        self.generator = keras.Model(latent, conv_image_head(latent, filters, kernel_size), name="generator")
+        self.generator = keras.Model(latent, conv_image_head(latent, generator_filters or filters, kernel_size),
+                                     name="generator")
         images = keras.Input(IMAGE_SHAPE, name="images")
         features = conv_features(images, filters, kernel_size, dense_units)
         outputs = [
@@ -72,6 +76,7 @@ class InfoGAN(GAN):
             "kernel_size": self.kernel_size,
             "dense_units": self.dense_units,
             "info_weight": self.info_weight,
+            "generator_filters": self.generator_filters,
         }
 
     @property
@@ -145,10 +150,10 @@ class InfoGAN(GAN):
         latent = self.sample_latent(ops.shape(real)[0])
         fake = self.generator(latent, training=True)
         with tf.GradientTape() as tape:
-            real_logits, _, _ = self.discriminator(real, training=True)
+            (real_logits, _, _), r1_loss = self.real_logits_and_r1_loss(real)
             fake_logits, category_logits, continuous = self.discriminator(fake, training=True)
             info_loss = self.info_loss(latent, category_logits, continuous)
-            d_loss = self.discriminator_loss(real_logits, fake_logits) + self.info_weight * info_loss
+            d_loss = self.discriminator_loss(real_logits, fake_logits) + self.info_weight * info_loss + r1_loss
         self.info_loss_tracker.update_state(info_loss)
         return self._apply(self.d_optimizer, tape, d_loss, self.discriminator.trainable_variables)
 
@@ -173,7 +178,9 @@ def _broadcast(values, shape, what):
 @register_model(recipe={"epochs": 20, "batch_size": 64})
 def infogan_mnist(**overrides):
     """InfoGAN on MNIST: a categorical and two continuous codes learned without labels."""
-    return InfoGAN(**{"latent_dim": 74, "ema_decay": 0.999, "temperature": 1.1, **overrides})
+    return InfoGAN(**{
+        "latent_dim": 74, "ema_decay": 0.999, "generator_filters": 64, "dense_units": 512, "r1_penalty": 5.0,
+        "temperature": 1.1, **overrides})
 
 
 def save_code_grid(model, path, continuous_index=0, steps=10, seed=0):
