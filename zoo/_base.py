@@ -263,6 +263,28 @@ class GAN(keras.Model):
             "temperature": self.temperature,
         }
 
+    # Keras saves no random-seed state, so a training run resumed from a checkpoint would draw
+    # again the noise (latents, dropout masks) of its first steps. The model keeps the states
+    # of all its seed generators with its own variables instead.
+    SEED_KEY = "seed_state_"
+
+    def seed_states(self):
+        layers_ = [self] + [layer for layer in self._flatten_layers(include_self=False)]
+        return [generator.state for layer in layers_ for generator in getattr(layer, "_seed_generators", [])]
+
+    def save_own_variables(self, store):
+        super().save_own_variables(store)
+        for index, state in enumerate(self.seed_states()):
+            store[f"{self.SEED_KEY}{index}"] = state
+
+    def load_own_variables(self, store):
+        own = {key: store[key] for key in store.keys() if not key.startswith(self.SEED_KEY)}
+        super().load_own_variables(own)
+        for index, state in enumerate(self.seed_states()):
+            key = f"{self.SEED_KEY}{index}"
+            if key in store.keys():  # files written before the states were saved lack them
+                state.assign(store[key])
+
     @property
     def temperature(self):
         """Spread of the latents `generate` draws: N(0, temperature^2) (uniform priors: on

@@ -142,6 +142,18 @@ def worker_out_dir(strategy, out_dir):
     return Path(out_dir) if is_chief else Path(out_dir) / f"{task_type}-{task_id}"
 
 
+# Keras's fit (3.x, TensorFlow backend) makes two iterators of the data set per epoch, and each
+# new iterator of a reshuffling data set draws the next order (tests/test_training.py checks it).
+ITERATORS_PER_EPOCH = 2
+
+
+def skip_data_orders(dataset, epochs_done):
+    """Draw the data orders of the epochs already done, so that a resumed run sees the
+    data in the same order as an uninterrupted one."""
+    for _ in range(ITERATORS_PER_EPOCH * epochs_done):
+        iter(dataset)
+
+
 def load_state(out_dir):
     path = Path(out_dir) / STATE
     return json.loads(path.read_text()) if path.is_file() else None
@@ -201,6 +213,8 @@ def train(
     out_dir = worker_out_dir(strategy, out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 
+    if seed is not None:  # a resumed run too: the data set's shuffle draws from the global seed
+        keras.utils.set_random_seed(seed)
     state = load_state(out_dir)
     if state is not None and (out_dir / CHECKPOINT).is_file():
         if state["name"] != name:
@@ -221,8 +235,6 @@ def train(
         if precision is not None and precision != started_in:
             print(f"note: this run started in {started_in} and goes on in it (precision={precision!r} ignored)")
     else:
-        if seed is not None:
-            keras.utils.set_random_seed(seed)
         with strategy.scope(), dtype_policy(precision):
             if freeze_discriminator_layers and not finetune:
                 raise ValueError("freeze_discriminator_layers only applies when fine-tuning")
@@ -251,6 +263,7 @@ def train(
         dataset = model.training_data(data, batch_size=batch_size, seed=seed, limit=limit)
     else:
         dataset = zoo_data.load(data, labels=True, batch_size=batch_size, seed=seed, limit=limit)
+    skip_data_orders(dataset, state["epochs_done"])
     artifacts = EpochArtifacts(out_dir, state)
     callbacks = [artifacts, *callbacks]
     if tensorboard:
