@@ -185,6 +185,19 @@ def test_r1_penalty_is_the_mean_squared_gradient_norm_at_real_images():
         assert float(penalty) == pytest.approx(9.0, rel=1e-5)
 
 
+def test_r1_penalty_of_a_d_with_several_outputs_is_that_of_its_first_the_real_or_fake_logit():
+    x = keras.Input((28, 28, 1))
+    flat = layers.Flatten()(x)
+    logit = layers.Dense(1, use_bias=False)
+    discriminator = keras.Model(x, [logit(flat), layers.Dense(3)(flat)])  # a code head, as InfoGAN's Q
+    kernel = np.zeros((784, 1), "float32")
+    kernel[:3, 0] = [1.0, -2.0, 2.0]
+    logit.kernel.assign(kernel)
+    outputs, penalty = logits_and_r1(discriminator, tf.random.uniform((4, 28, 28, 1), -1, 1))
+    assert [tuple(o.shape) for o in outputs] == [(4, 1), (4, 3)]
+    assert float(penalty) == pytest.approx(9.0, rel=1e-5)
+
+
 def test_r1_penalty_adds_half_gamma_times_the_penalty_to_the_d_loss(mnist_batch):
     real = tf.constant(mnist_batch[0][:8])
     losses = {}

@@ -97,6 +97,7 @@ def test_fit_logs_the_info_loss_and_the_d_step_teaches_q_the_codes(mnist_batch):
     ({"latent_dim": 12}, "exceed"),
     ({"prior": "uniform"}, "normal"),
     ({"info_weight": 0}, "info_weight"),
+    ({"loss": "wasserstein", "gradient_penalty": 10.0}, "no gradient penalty"),
 ])
 def test_bad_options_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
