@@ -99,5 +99,7 @@ def dcgan_mnist(**overrides):
 
 @register_model(dataset="fashion_mnist", recipe={"epochs": 20, "batch_size": 64})
 def dcgan_fashion(**overrides):
-    """Convolutional GAN (DCGAN) on Fashion-MNIST."""
-    return DCGAN(**{"latent_dim": 64, "ema_decay": 0.999, "temperature": 1.4, **overrides})
+    """Convolutional GAN (DCGAN) on Fashion-MNIST, with `dcgan-mnist`'s networks and R1."""
+    return DCGAN(**{
+        "latent_dim": 64, "ema_decay": 0.999, "generator_filters": 64, "dense_units": 512, "r1_penalty": 5.0,
+        "temperature": 1.4, **overrides})
