@@ -180,7 +180,7 @@ def infogan_mnist(**overrides):
     """InfoGAN on MNIST: a categorical and two continuous codes learned without labels."""
     return InfoGAN(**{
         "latent_dim": 74, "ema_decay": 0.999, "generator_filters": 64, "dense_units": 512, "r1_penalty": 5.0,
-        "temperature": 1.1, **overrides})
+        "temperature": 1.0, **overrides})
 
 
 def save_code_grid(model, path, continuous_index=0, steps=10, seed=0):
