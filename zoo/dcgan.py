@@ -102,4 +102,4 @@ def dcgan_fashion(**overrides):
     """Convolutional GAN (DCGAN) on Fashion-MNIST, with `dcgan-mnist`'s networks and R1."""
     return DCGAN(**{
         "latent_dim": 64, "ema_decay": 0.999, "generator_filters": 64, "dense_units": 512, "r1_penalty": 5.0,
-        "temperature": 1.4, **overrides})
+        "temperature": 1.2, **overrides})
