@@ -269,7 +269,7 @@ class GAN(keras.Model):
     SEED_KEY = "seed_state_"
 
     def seed_states(self):
-        layers_ = [self] + [layer for layer in self._flatten_layers(include_self=False)]
+        layers_ = [self, *self._flatten_layers(include_self=False)]
         return [generator.state for layer in layers_ for generator in getattr(layer, "_seed_generators", [])]
 
     def save_own_variables(self, store):
