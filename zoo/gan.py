@@ -57,7 +57,7 @@ class VanillaGAN(GAN):
         }
 
 
-@register_model(recipe={"epochs": 70, "batch_size": 64})
+@register_model(recipe={"epochs": 100, "batch_size": 64})
 def gan_mnist(**overrides):
     """Fully connected GAN (classic Keras vanilla GAN) on MNIST; D widened to 1024-512-256 (with R1)."""
     return VanillaGAN(**{
