@@ -89,11 +89,16 @@ class DCGAN(GAN):
         }
 
 
+# The widths of `dcgan-mnist`'s networks, which lsgan-mnist, wgan-gp-mnist, infogan-mnist and
+# dcgan-fashion share.
+WIDE_NETWORKS = {"generator_filters": 64, "dense_units": 512}
+
+
 @register_model(recipe={"epochs": 30, "batch_size": 64})
 def dcgan_mnist(**overrides):
     """Convolutional GAN (DCGAN) on MNIST."""
     return DCGAN(**{
-        "latent_dim": 64, "ema_decay": 0.999, "generator_filters": 64, "dense_units": 512, "r1_penalty": 5.0,
+        "latent_dim": 64, "ema_decay": 0.999, **WIDE_NETWORKS, "r1_penalty": 5.0,
         "temperature": 1.0, **overrides})
 
 
@@ -101,5 +106,5 @@ def dcgan_mnist(**overrides):
 def dcgan_fashion(**overrides):
     """Convolutional GAN (DCGAN) on Fashion-MNIST, with `dcgan-mnist`'s networks and R1."""
     return DCGAN(**{
-        "latent_dim": 64, "ema_decay": 0.999, "generator_filters": 64, "dense_units": 512, "r1_penalty": 5.0,
+        "latent_dim": 64, "ema_decay": 0.999, **WIDE_NETWORKS, "r1_penalty": 5.0,
         "temperature": 1.2, **overrides})

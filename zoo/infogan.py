@@ -17,7 +17,7 @@ from keras import layers, ops
 
 from zoo._base import GAN, IMAGE_SHAPE, _as_array, check_positive_int
 from zoo._registry import register_model
-from zoo.dcgan import conv_features, conv_image_head
+from zoo.dcgan import WIDE_NETWORKS, conv_features, conv_image_head
 
 CATEGORIES = 10
 CONTINUOUS_CODES = 2
@@ -179,7 +179,7 @@ def _broadcast(values, shape, what):
 def infogan_mnist(**overrides):
     """InfoGAN on MNIST: a categorical and two continuous codes learned without labels."""
     return InfoGAN(**{
-        "latent_dim": 74, "ema_decay": 0.999, "generator_filters": 64, "dense_units": 512, "r1_penalty": 5.0,
+        "latent_dim": 74, "ema_decay": 0.999, **WIDE_NETWORKS, "r1_penalty": 5.0,
         "temperature": 1.0, **overrides})
 
 

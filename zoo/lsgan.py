@@ -8,12 +8,12 @@ weights trained with it.
 """
 
 from zoo._registry import register_model
-from zoo.dcgan import DCGAN
+from zoo.dcgan import DCGAN, WIDE_NETWORKS
 
 
 @register_model(recipe={"epochs": 20, "batch_size": 64})
 def lsgan_mnist(**overrides):
     """Least-squares GAN (LSGAN) with the DCGAN networks on MNIST."""
     return DCGAN(**{
-        "latent_dim": 64, "ema_decay": 0.999, "generator_filters": 64, "dense_units": 512, "r1_penalty": 5.0,
+        "latent_dim": 64, "ema_decay": 0.999, **WIDE_NETWORKS, "r1_penalty": 5.0,
         "temperature": 1.1, "loss": "least_squares", **overrides})
