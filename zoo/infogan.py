@@ -30,14 +30,15 @@ class InfoGAN(GAN):
 
     `latent_dim` is the whole generator input: `latent_dim - 12` noise values,
     then the one-hot categorical code (10), then the continuous codes (2).
-    `info_weight` scales the code-recovery loss; `generator_filters` widens G alone;
+    `info_weight` scales the code-recovery loss, `continuous_weight` the continuous codes' share
+    of it (InfoGAN's smaller lambda for continuous codes); `generator_filters` widens G alone;
     `r1_penalty` acts on D's real-or-fake logit only.
     """
 
     categorical_codes = CATEGORIES
 
     def __init__(self, filters=32, kernel_size=4, dense_units=128, info_weight=1.0, generator_filters=None,
-                 **kwargs):
+                 continuous_weight=1.0, **kwargs):
         super().__init__(**kwargs)
         if self.gradient_penalty:
             raise ValueError("InfoGAN's discriminator with its Q head has no gradient penalty; "
@@ -48,10 +49,13 @@ class InfoGAN(GAN):
             raise ValueError(f"latent_dim must exceed the {CODE_DIM} code values (noise + codes), got {self.latent_dim}")
         if not info_weight > 0:
             raise ValueError(f"info_weight must be > 0, got {info_weight!r}")
+        if not continuous_weight >= 0:
+            raise ValueError(f"continuous_weight must be >= 0, got {continuous_weight!r}")
         self.filters = filters
         self.kernel_size = kernel_size
         self.dense_units = dense_units
         self.info_weight = float(info_weight)
+        self.continuous_weight = float(continuous_weight)
         self.generator_filters = generator_filters
         self.noise_dim = self.latent_dim - CODE_DIM
 
@@ -77,6 +81,7 @@ class InfoGAN(GAN):
             "dense_units": self.dense_units,
             "info_weight": self.info_weight,
             "generator_filters": self.generator_filters,
+            "continuous_weight": self.continuous_weight,
         }
 
     @property
@@ -143,7 +148,7 @@ class InfoGAN(GAN):
         target = latent[:, self.noise_dim + CATEGORIES :]
         category_logits, continuous = ops.cast(category_logits, "float32"), ops.cast(continuous, "float32")
         categorical = ops.mean(keras.losses.categorical_crossentropy(category, category_logits, from_logits=True))
-        return categorical + 0.5 * ops.mean(ops.sum(ops.square(continuous - target), axis=1))
+        return categorical + self.continuous_weight * 0.5 * ops.mean(ops.sum(ops.square(continuous - target), axis=1))
 
     def discriminator_step(self, real, labels):
         """D: real vs generated; Q: recover the codes of the generated images."""
