@@ -74,6 +74,21 @@ def test_info_loss_is_small_when_q_recovers_the_codes(model):
     assert wrong > 10.0
 
 
+def test_continuous_weight_scales_only_the_continuous_codes_loss():
+    heavy, light = (zoo.load("infogan-mnist", pretrained=False, compile=False, continuous_weight=weight)
+                    for weight in (1.0, 0.1))
+    latent = heavy.sample_latent(32)
+    category = latent[:, heavy.noise_dim : heavy.noise_dim + CATEGORIES]
+    continuous = latent[:, heavy.noise_dim + CATEGORIES :]
+    # Right category, each continuous code off by 1: the continuous part alone, 0.5 * 2 per image.
+    assert float(heavy.info_loss(latent, category * 50.0, continuous + 1.0)) == pytest.approx(1.0, rel=1e-4)
+    assert float(light.info_loss(latent, category * 50.0, continuous + 1.0)) == pytest.approx(0.1, rel=1e-4)
+    # Wrong category, right continuous codes: both weigh the categorical part alike.
+    wrong_category = tf.roll(category, 1, axis=1) * 50.0
+    assert float(light.info_loss(latent, wrong_category, continuous)) == pytest.approx(
+        float(heavy.info_loss(latent, wrong_category, continuous)), rel=1e-4)
+
+
 def test_fit_logs_the_info_loss_and_the_d_step_teaches_q_the_codes(mnist_batch):
     model = zoo.load("infogan-mnist", pretrained=False, compile=False, seed=0)
     model.compile(d_optimizer=keras.optimizers.Adam(2e-3))  # fast enough to see Q learn in a few steps
@@ -97,6 +112,7 @@ def test_fit_logs_the_info_loss_and_the_d_step_teaches_q_the_codes(mnist_batch):
     ({"latent_dim": 12}, "exceed"),
     ({"prior": "uniform"}, "normal"),
     ({"info_weight": 0}, "info_weight"),
+    ({"continuous_weight": -1}, "continuous_weight"),
     ({"loss": "wasserstein", "gradient_penalty": 10.0}, "no gradient penalty"),
 ])
 def test_bad_options_are_refused(kwargs, message):
