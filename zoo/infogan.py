@@ -180,12 +180,12 @@ def _broadcast(values, shape, what):
         raise ValueError(f"{what} must be one value or one per image {shape}, got shape {array.shape}") from None
 
 
-@register_model(recipe={"epochs": 20, "batch_size": 64})
+@register_model(recipe={"epochs": 45, "batch_size": 64})
 def infogan_mnist(**overrides):
     """InfoGAN on MNIST: a categorical and two continuous codes learned without labels."""
     return InfoGAN(**{
         "latent_dim": 74, "ema_decay": 0.999, **WIDE_NETWORKS, "r1_penalty": 5.0,
-        "temperature": 1.0, **overrides})
+        "temperature": 1.0, "continuous_weight": 0.1, **overrides})
 
 
 def save_code_grid(model, path, continuous_index=0, steps=10, seed=0):
