@@ -136,6 +136,19 @@ def batch_norm(**kwargs):
     return layers.BatchNormalization(synchronized=replicas_in_sync() > 1, **kwargs)
 
 
+@keras.saving.register_keras_serializable(package="zoo")
+class MinibatchStddev(layers.Layer):
+    """Appends one channel holding the batch's mean standard deviation over its features
+    (Karras et al., 2018): D can see a batch lacking variety, which pushes G to vary more."""
+
+    def call(self, x):
+        std = keras.ops.sqrt(keras.ops.var(x, axis=0) + 1e-8)
+        return keras.ops.concatenate([x, keras.ops.ones_like(x[..., :1]) * keras.ops.mean(std)], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[:-1] + (input_shape[-1] + 1,)
+
+
 def freeze_layers(network, count):
     """Freeze the first `count` layers of `network` that have weights (inputs first)."""
     weighted = [layer for layer in network.layers if layer.weights]

@@ -10,7 +10,7 @@ both halves.
 import keras
 from keras import layers
 
-from zoo._base import GAN, IMAGE_SHAPE, batch_norm
+from zoo._base import GAN, IMAGE_SHAPE, MinibatchStddev, batch_norm
 from zoo._registry import register_model
 
 
@@ -24,20 +24,6 @@ def conv_image_head(x, filters, kernel_size):
     x = batch_norm()(x)
     x = layers.ReLU()(x)
     return layers.Conv2DTranspose(1, kernel_size, strides=2, padding="same", activation="tanh")(x)
-
-
-@keras.saving.register_keras_serializable(package="zoo")
-class MinibatchStddev(layers.Layer):
-    """Appends one channel holding the batch's mean standard deviation over its features
-    (Karras et al., 2018): D can see a batch lacking variety, which pushes G to vary more."""
-
-    def call(self, x):
-        std = keras.ops.sqrt(keras.ops.var(x, axis=0) + 1e-8)
-        shape = keras.ops.shape(x)
-        return keras.ops.concatenate([x, keras.ops.ones((shape[0], shape[1], shape[2], 1)) * keras.ops.mean(std)], axis=-1)
-
-    def compute_output_shape(self, input_shape):
-        return input_shape[:-1] + (input_shape[-1] + 1,)
 
 
 def conv_features(images, filters, kernel_size, dense_units=0, minibatch_stddev=False):

@@ -7,7 +7,7 @@ discriminator LeakyReLU layers (512-256 by default; `gan-mnist` uses 1024-512-25
 import keras
 from keras import layers
 
-from zoo._base import GAN, IMAGE_SHAPE, batch_norm
+from zoo._base import GAN, IMAGE_SHAPE, MinibatchStddev, batch_norm
 from zoo._registry import register_model
 
 
@@ -21,13 +21,15 @@ def mlp_image_head(x, widths):
     return layers.Reshape(IMAGE_SHAPE)(x)
 
 
-def mlp_logit_head(x, widths, dropout=0.0):
-    """LeakyReLU MLP ending in one unscaled logit."""
+def mlp_logit_head(x, widths, dropout=0.0, minibatch_stddev=False):
+    """LeakyReLU MLP ending in one unscaled logit (optionally after a minibatch-stddev feature)."""
     for width in widths:
         x = layers.Dense(width)(x)
         x = layers.LeakyReLU(0.2)(x)
         if dropout:
             x = layers.Dropout(dropout)(x)
+    if minibatch_stddev:
+        x = MinibatchStddev()(x)
     return layers.Dense(1)(x)
 
 
@@ -35,16 +37,18 @@ def mlp_logit_head(x, widths, dropout=0.0):
 class VanillaGAN(GAN):
     """Fully connected generator and discriminator."""
 
-    def __init__(self, generator_widths=(256, 512, 1024), discriminator_widths=(512, 256), dropout=0.0, **kwargs):
+    def __init__(self, generator_widths=(256, 512, 1024), discriminator_widths=(512, 256), dropout=0.0,
+                 minibatch_stddev=False, **kwargs):
         super().__init__(**kwargs)
         self.generator_widths = tuple(generator_widths)
         self.discriminator_widths = tuple(discriminator_widths)
         self.dropout = dropout
+        self.minibatch_stddev = minibatch_stddev
 
         latent = keras.Input((self.latent_dim,), name="latent")
         self.generator = keras.Model(latent, mlp_image_head(latent, self.generator_widths), name="generator")
         images = keras.Input(IMAGE_SHAPE, name="images")
-        logits = mlp_logit_head(layers.Flatten()(images), self.discriminator_widths, dropout)
+        logits = mlp_logit_head(layers.Flatten()(images), self.discriminator_widths, dropout, minibatch_stddev)
         self.discriminator = keras.Model(images, logits, name="discriminator")
         self.track_generator_average()
 
@@ -54,6 +58,7 @@ class VanillaGAN(GAN):
             "generator_widths": list(self.generator_widths),
             "discriminator_widths": list(self.discriminator_widths),
             "dropout": self.dropout,
+            "minibatch_stddev": self.minibatch_stddev,
         }
 
 
