@@ -3,7 +3,8 @@
 import keras
 import numpy as np
 
-from zoo.dcgan import DCGAN, MinibatchStddev
+from zoo._base import MinibatchStddev
+from zoo.dcgan import DCGAN
 
 
 def test_minibatch_stddev_appends_the_batch_variety_as_a_channel():
