@@ -1,5 +1,6 @@
 """The auxiliary-classifier GAN: a two-headed discriminator that sees only the image."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -28,6 +29,7 @@ def test_fit_logs_the_class_loss_and_learns_to_classify(mnist_batch):
 def test_generator_loss_rewards_the_requested_class(mnist_batch):
     """The G step lowers D's classification loss on fakes of the requested labels
     (a large class weight, so that the class term outweighs the adversarial one)."""
+    keras.utils.set_random_seed(0)  # fixed initial networks: the loss moves by about 0.01, less than between draws
     model = zoo.load("acgan-mnist", pretrained=False, seed=0, class_weight=20.0)
     labels = tf.constant(mnist_batch[1])
     latent = tf.constant(np.random.default_rng(0).standard_normal((64, model.latent_dim)).astype("float32"))
@@ -37,10 +39,10 @@ def test_generator_loss_rewards_the_requested_class(mnist_batch):
         return model.class_loss(labels, model.discriminator(fake, training=False)[1]).numpy()
 
     # Make D a classifier first, so that there is a class signal for G to follow.
-    for _ in range(20):
+    for _ in range(60):
         model.discriminator_step(tf.constant(mnist_batch[0]), labels)
     before = fake_class_loss()
-    for _ in range(10):
+    for _ in range(20):
         model.generator_step(tf.constant(mnist_batch[0]), labels)
     assert fake_class_loss() < before
 

@@ -139,10 +139,19 @@ def batch_norm(**kwargs):
 @keras.saving.register_keras_serializable(package="zoo")
 class MinibatchStddev(layers.Layer):
     """Appends one channel holding the batch's mean standard deviation over its features
-    (Karras et al., 2018): D can see a batch lacking variety, which pushes G to vary more."""
+    (Karras et al., 2018): D can see a batch lacking variety, which pushes G to vary more.
+    Under a multi-replica strategy the spread is the global batch's, so a distributed step
+    equals a single-device one."""
 
     def call(self, x):
-        std = keras.ops.sqrt(keras.ops.var(x, axis=0) + 1e-8)
+        context = tf.distribute.get_replica_context()
+        if context is not None and context.num_replicas_in_sync > 1:
+            count = context.all_reduce("sum", tf.cast(tf.shape(x)[0], x.dtype))
+            mean = context.all_reduce("sum", tf.reduce_sum(x, axis=0)) / count
+            variance = context.all_reduce("sum", tf.reduce_sum(tf.square(x - mean), axis=0)) / count
+        else:
+            variance = keras.ops.var(x, axis=0)
+        std = keras.ops.sqrt(variance + 1e-8)
         return keras.ops.concatenate([x, keras.ops.ones_like(x[..., :1]) * keras.ops.mean(std)], axis=-1)
 
     def compute_output_shape(self, input_shape):
