@@ -6,6 +6,7 @@ import importlib.util  # noqa: E402
 import shutil  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
@@ -33,6 +34,18 @@ def load_script(name):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def assert_minibatch_stddev_model_trains_and_round_trips(model, tmp_path, images):
+    """One epoch of `fit`, then save and load: the option survives, samples and D's outputs match."""
+    model.compile()
+    model.fit(images[:32], batch_size=16, epochs=1, verbose=0)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
+    assert loaded.get_config()["minibatch_stddev"] is True
+    np.testing.assert_array_equal(loaded.generate(3, seed=1), model.generate(3, seed=1))
+    images = keras.ops.convert_to_numpy(images[:16])
+    np.testing.assert_allclose(loaded.discriminator(images), model.discriminator(images), atol=1e-6)
 
 
 def request_for(model, count=4):

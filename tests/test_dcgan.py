@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 
+from conftest import assert_minibatch_stddev_model_trains_and_round_trips
 from zoo._base import MinibatchStddev
 from zoo.dcgan import DCGAN
 
@@ -19,15 +20,7 @@ def test_minibatch_stddev_appends_the_batch_variety_as_a_channel():
 
 
 def test_dcgan_with_minibatch_stddev_trains_and_round_trips(tmp_path, mnist_batch):
-    model = DCGAN(minibatch_stddev=True, seed=0)
-    model.compile()
-    model.fit(mnist_batch[0][:32], batch_size=16, epochs=1, verbose=0)
-    model.save(tmp_path / "m.keras")
-    loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
-    assert loaded.get_config()["minibatch_stddev"] is True
-    np.testing.assert_array_equal(loaded.generate(3, seed=1), model.generate(3, seed=1))
-    images = keras.ops.convert_to_numpy(mnist_batch[0][:16])
-    np.testing.assert_allclose(loaded.discriminator(images), model.discriminator(images), atol=1e-6)
+    assert_minibatch_stddev_model_trains_and_round_trips(DCGAN(minibatch_stddev=True, seed=0), tmp_path, mnist_batch[0])
 
 
 def test_generator_filters_widen_only_the_generator_and_round_trip(tmp_path):

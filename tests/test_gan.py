@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 
+from conftest import assert_minibatch_stddev_model_trains_and_round_trips
 from zoo._base import MinibatchStddev
 from zoo.gan import VanillaGAN
 
@@ -30,11 +31,4 @@ def test_discriminator_with_minibatch_stddev_scores_an_image_by_its_batch(mnist_
 
 def test_vanilla_gan_with_minibatch_stddev_trains_and_round_trips(tmp_path, mnist_batch):
     model = VanillaGAN(generator_widths=(32,), discriminator_widths=(32,), minibatch_stddev=True, seed=0)
-    model.compile()
-    model.fit(mnist_batch[0][:32], batch_size=16, epochs=1, verbose=0)
-    model.save(tmp_path / "m.keras")
-    loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
-    assert loaded.get_config()["minibatch_stddev"] is True
-    np.testing.assert_array_equal(loaded.generate(3, seed=1), model.generate(3, seed=1))
-    images = keras.ops.convert_to_numpy(mnist_batch[0][:16])
-    np.testing.assert_allclose(loaded.discriminator(images), model.discriminator(images), atol=1e-6)
+    assert_minibatch_stddev_model_trains_and_round_trips(model, tmp_path, mnist_batch[0])
