@@ -128,3 +128,17 @@ def test_quality_bar_names_each_miss():
     # the FCD must also be under half the blurred row; encoder bars apply when measured
     assert metrics.quality_bar_misses({**clear, "fcd": 10.0}, blurred_fcd=18.0, baseline_fcd=80.0) == ["fcd 10 (needs < 9)"]
     assert metrics.quality_bar_misses({**clear, "encoder_probe_linear": 0.88}, 53.0, 80.0) == ["encoder_probe_linear 0.88 (needs >= 0.9)"]
+
+
+class PooledPixels:
+    """A stand-in encoder: 7x7 average pooling of the image, 16 features a linear probe can read."""
+
+    def encode(self, images):
+        return images.reshape(len(images), 4, 7, 4, 7).mean(axis=(2, 4)).reshape(len(images), 16)
+
+
+def test_encoder_probe_reads_features_and_repeats_exactly():
+    first = metrics.encoder_probe(PooledPixels(), train_size=2000)
+    assert 0.5 < first["encoder_probe_linear"] < 1.0  # chance is 0.1
+    assert 0.5 < first["encoder_probe_1nn"] < 1.0
+    assert metrics.encoder_probe(PooledPixels(), train_size=2000) == first

@@ -144,9 +144,13 @@ def encoder_probe(model, dataset="mnist", train_size=10_000, seed=0):
     z_train, z_test = model.encode(x_train), model.encode(x_test)
     mean, std = z_train.mean(0), z_train.std(0) + 1e-6
     z_train, z_test = (z_train - mean) / std, (z_test - mean) / std
-    linear = keras.Sequential([keras.Input(z_train.shape[1:]), keras.layers.Dense(NUM_CLASSES, activation="softmax")])
+    # Seeded start and a fixed batch order (the sample is already shuffled): the same probe every run.
+    initializer = keras.initializers.GlorotUniform(seed=seed)
+    linear = keras.Sequential(
+        [keras.Input(z_train.shape[1:]), keras.layers.Dense(NUM_CLASSES, activation="softmax", kernel_initializer=initializer)]
+    )
     linear.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    linear.fit(z_train, y_train, batch_size=256, epochs=30, verbose=0)
+    linear.fit(z_train, y_train, batch_size=256, epochs=30, shuffle=False, verbose=0)
     linear_accuracy = float(linear.evaluate(z_test, y_test, verbose=0)[1])
     nearest = np.concatenate(
         [_distances(z_test[i : i + 1000], z_train).argmin(axis=1) for i in range(0, len(z_test), 1000)]
