@@ -11,9 +11,9 @@ from zoo._registry import register_model
 from zoo.dcgan import DCGAN, WIDE_NETWORKS
 
 
-@register_model(recipe={"epochs": 20, "batch_size": 64})
+@register_model(recipe={"epochs": 50, "batch_size": 64})
 def lsgan_mnist(**overrides):
     """Least-squares GAN (LSGAN) with the DCGAN networks on MNIST."""
     return DCGAN(**{
         "latent_dim": 64, "ema_decay": 0.999, **WIDE_NETWORKS, "r1_penalty": 5.0,
-        "temperature": 1.1, "loss": "least_squares", **overrides})
+        "temperature": 1.0, "loss": "least_squares", **overrides})
