@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 from conftest import load_script
 
 from zoo.training import train
@@ -21,7 +22,8 @@ def test_records_each_epoch_and_resumes(tmp_path, capsys):
     assert epoch["epoch"] == 1 and epoch["train_minutes"] > 0
     # two steps of training are far from the bar: the misses say which parts and by how much
     assert any(miss.startswith("classifier_score") for miss in epoch["misses"])
-    assert '"cleared": false' in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert '"cleared": false' in out and '"upper_bound": false' in out
     # a second run reads the record instead of training again
     checkpoint = (tmp_path / "checkpoint.keras").stat().st_mtime_ns
     script.main(run_args(tmp_path, 1))
@@ -50,6 +52,24 @@ def test_stops_at_the_first_epoch_that_clears_the_bar(tmp_path, monkeypatch, cap
     assert json.loads((tmp_path / "state.json").read_text())["epochs_done"] == 2
     summary = capsys.readouterr().out
     assert '"cleared": true' in summary and '"epochs": 2' in summary
+
+
+def test_epochs_before_score_from_are_not_scored(tmp_path, monkeypatch, capsys):
+    script = load_script("time_to_quality")
+    monkeypatch.setattr(script, "quality_bar_misses", lambda metrics, **references: [])
+    script.main(run_args(tmp_path, 3) + ["--score-from", "2"])
+    record = json.loads((tmp_path / "quality.json").read_text())
+    assert [e["epoch"] for e in record["epochs"]] == [2]
+    out = capsys.readouterr().out
+    assert "epoch 1: not scored" in out
+    # epoch 1 was never looked at, so clearing at epoch 2 only bounds the time to quality
+    assert '"cleared": true' in out and '"epochs": 2' in out and '"upper_bound": true' in out
+
+
+def test_a_run_shorter_than_score_from_says_nothing_was_scored(tmp_path):
+    script = load_script("time_to_quality")
+    with pytest.raises(SystemExit, match="no epoch was scored"):
+        script.main(run_args(tmp_path, 1) + ["--score-from", "2"])
 
 
 def test_scoring_between_epochs_leaves_the_training_run_unchanged(tmp_path):
