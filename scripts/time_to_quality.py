@@ -7,8 +7,8 @@ the one behind the shipped weights, and after each epoch's checkpoint scores 10,
 `zoo bench` does (seed 0) against the bar (`zoo.metrics.quality_bar_misses`). Training stops at the
 first epoch that clears it. The minutes are training time only (scoring is left out; tracing the
 step is counted). Resumable: OUT/quality.json keeps every scored epoch and training goes on from
-the last checkpoint (a resumed run reshuffles the data from the start, so it is no longer exactly
-the shipped run). `--score-from K` leaves epochs before K unscored, for long runs whose early epochs
+the last checkpoint (exactly: a resumed run draws the data orders and latents of the uninterrupted
+one). `--score-from K` leaves epochs before K unscored, for long runs whose early epochs
 are known to miss (scoring costs about half a minute an epoch); if epoch K already clears the bar, the
 result is an upper bound and says so. `--write-metadata` records the result under "time_to_quality"
 in weights/NAME.json.
