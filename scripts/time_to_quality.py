@@ -78,6 +78,8 @@ def main(argv=None):
     parser.add_argument("--limit", type=positive_int, help="train on the first N images only (for quick checks)")
     parser.add_argument("--write-metadata", action="store_true", help="record the result in weights/NAME.json")
     args = parser.parse_args(argv)
+    if args.score_from > args.max_epochs:
+        parser.error(f"--score-from {args.score_from} is past --max-epochs {args.max_epochs}: no epoch would be scored")
     out = Path(args.out or ROOT / "runs" / "time-to-quality" / args.name)
     out.mkdir(parents=True, exist_ok=True)
     record_path = out / "quality.json"
@@ -98,8 +100,6 @@ def main(argv=None):
     cleared = bool(record["epochs"]) and not record["epochs"][-1]["misses"]
     if not cleared and done < args.max_epochs:
         train(args.name, epochs=args.max_epochs, out_dir=out, seed=0, limit=args.limit, verbose=0, callbacks=[scorer.callback])
-    if not record["epochs"]:
-        sys.exit(f"no epoch was scored: --max-epochs {args.max_epochs} is below --score-from {args.score_from}")
 
     result = record["epochs"][-1]
     command = " ".join(["python scripts/time_to_quality.py", *map(shlex.quote, argv if argv is not None else sys.argv[1:])])

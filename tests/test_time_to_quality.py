@@ -66,10 +66,12 @@ def test_epochs_before_score_from_are_not_scored(tmp_path, monkeypatch, capsys):
     assert '"cleared": true' in out and '"epochs": 2' in out and '"upper_bound": true' in out
 
 
-def test_a_run_shorter_than_score_from_says_nothing_was_scored(tmp_path):
+def test_score_from_past_the_last_epoch_is_refused_before_training(tmp_path, capsys):
     script = load_script("time_to_quality")
-    with pytest.raises(SystemExit, match="no epoch was scored"):
+    with pytest.raises(SystemExit):
         script.main(run_args(tmp_path, 1) + ["--score-from", "2"])
+    assert "no epoch would be scored" in capsys.readouterr().err
+    assert not (tmp_path / "checkpoint.keras").exists()
 
 
 def test_scoring_between_epochs_leaves_the_training_run_unchanged(tmp_path):
