@@ -1,6 +1,7 @@
-"""Run by tests/test_distribute.py in a fresh process (logical devices must be set before TensorFlow starts).
+"""Run by tests/test_training.py in a fresh process (logical devices must be set before TensorFlow starts).
 
-Prints the largest weight difference between one MirroredStrategy step on 2 logical
+Prints the size (L2 norm over the trained weights) of the difference between one MirroredStrategy
+step on 2 logical
 CPUs and one single-device step on the same global batch, per model name given.
 """
 
@@ -51,7 +52,16 @@ def one_step(name, strategy, weights, batch):
         model.compile(g_optimizer=keras.optimizers.SGD(0.1), d_optimizer=keras.optimizers.SGD(0.1))
     dataset = tf.data.Dataset.from_tensors(batch)
     history = model.fit(dataset, epochs=1, verbose=0).history
-    return model.get_weights(), {k: v[0] for k, v in history.items()}
+    return trained_weights(model), {k: v[0] for k, v in history.items()}
+
+
+def trained_weights(model):
+    """The weights the optimizers update (batch-norm statistics and G's average would dilute the norm)."""
+    return [variable.numpy() for variable in model.trainable_weights]
+
+
+def norm(weights, others):
+    return float(np.sqrt(sum(np.sum(np.square(a - b)) for a, b in zip(weights, others))))
 
 
 def main(names):
@@ -60,13 +70,17 @@ def main(names):
     batch = (rng.uniform(-1, 1, (16, 28, 28, 1)).astype("float32"), (np.arange(16) % 10).astype("int32"))
     result = {}
     for name in names:
-        initial = build(name).get_weights()
+        # A step is not continuous in its inputs (a LeakyReLU unit at its kink switches slope), so
+        # for an unlucky initialisation a 1e-6 change in the images alone changes the update by 0.2%
+        # (wgan-gp-mnist): a fixed initialisation keeps the test deterministic.
+        keras.utils.set_random_seed(0)
+        model = build(name)
+        initial = model.get_weights()
         single, single_losses = one_step(name, tf.distribute.get_strategy(), initial, batch)
         distributed, distributed_losses = one_step(name, mirrored, initial, batch)
-        moved = max(float(np.abs(a - b).max()) for a, b in zip(single, initial))
         result[name] = {
-            "max_weight_difference": max(float(np.abs(a - b).max()) for a, b in zip(single, distributed)),
-            "max_weight_change": moved,
+            "weight_difference": norm(single, distributed),
+            "weight_change": norm(single, trained_weights(model)),
             "single_losses": single_losses,
             "mirrored_losses": distributed_losses,
             "replicas": mirrored.num_replicas_in_sync,

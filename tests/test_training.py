@@ -138,11 +138,11 @@ def test_one_mirrored_step_on_two_devices_equals_one_single_device_step():
     assert result.returncode == 0, result.stderr[-3000:]
     for name, row in json.loads(result.stdout.splitlines()[-1]).items():
         assert row["replicas"] == 2
-        assert row["max_weight_change"] > 1e-3, f"{name}: the step moved the weights"
-        # Float reduction order differs between the runs: usually ~1e-7, once 3e-4 (0.15% of the step)
-        # on a loaded machine. A loss not divided by the replica count is off by 22% (gan-mnist) to 59%
-        # (dcgan-mnist) of the step.
-        assert row["max_weight_difference"] < 0.01 * row["max_weight_change"], f"{name}: {row}"
+        assert row["weight_change"] > 1e-3, f"{name}: the step moved the weights"
+        # Sizes are L2 norms over the trained weights. Float reduction order differs between the runs
+        # (~1e-6 of the step); a loss not divided by the replica count is off by 100% (gan-mnist) to
+        # 1600% (wgan-gp-mnist) of the step.
+        assert row["weight_difference"] < 0.01 * row["weight_change"], f"{name}: {row}"
         for key, value in row["single_losses"].items():
             assert row["mirrored_losses"][key] == pytest.approx(value, rel=1e-5)
 
