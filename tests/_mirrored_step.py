@@ -1,8 +1,8 @@
 """Run by tests/test_training.py in a fresh process (logical devices must be set before TensorFlow starts).
 
-Prints the size (L2 norm over the trained weights) of the difference between one MirroredStrategy
-step on 2 logical
-CPUs and one single-device step on the same global batch, per model name given.
+Prints the size (L2 norm over the trained weights) of the difference between one
+MirroredStrategy step on 2 logical CPUs and one single-device step on the same
+global batch, per model name given.
 """
 
 import json
