@@ -28,6 +28,13 @@ IMAGE_MODELS = [name for name in ALL_MODELS if zoo._registry.get_entry(name).dat
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
 
+@pytest.fixture(autouse=True)
+def fixed_initialisation():
+    """A model's `seed` seeds its noise, not its initial weights (Keras's global generator does):
+    seed that per test, so that no test's outcome depends on a lucky draw or on the tests run before it."""
+    keras.utils.set_random_seed(0)
+
+
 def load_script(name):
     """scripts/NAME.py as a module (the scripts are not part of the package)."""
     spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")

@@ -59,9 +59,9 @@ def assert_complete(out, epochs):
 
 def test_sigkill_in_the_middle_of_an_epoch_then_resume(tmp_path):
     out = tmp_path / "run"
-    process = start_slow_training(out, epochs=3, batch_delay=0.1, save_delay=0.0)
+    process = start_slow_training(out, epochs=3, batch_delay=0.25, save_delay=0.0)
     wait_for(lambda: (out / STATE).is_file() and state_of(out)["epochs_done"] == 1, process)
-    time.sleep(0.35)  # a few batches into epoch 2
+    time.sleep(0.6)  # a few batches into epoch 2 (of 2 s: room for a stall on a loaded machine)
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert state_of(out)["epochs_done"] == 1
@@ -72,7 +72,7 @@ def test_sigkill_in_the_middle_of_an_epoch_then_resume(tmp_path):
 def test_sigkill_during_a_checkpoint_write_keeps_the_previous_checkpoint(tmp_path):
     out = tmp_path / "run"
     partial = out / (CHECKPOINT + ".tmp.keras")
-    process = start_slow_training(out, epochs=3, batch_delay=0.0, save_delay=0.5)
+    process = start_slow_training(out, epochs=3, batch_delay=0.0, save_delay=1.0)
     wait_for(lambda: (out / STATE).is_file() and state_of(out)["epochs_done"] == 1, process)
     first = (out / CHECKPOINT).read_bytes()
     wait_for(partial.is_file, process)  # epoch 2's checkpoint is being written

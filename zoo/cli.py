@@ -141,7 +141,7 @@ def load_model_file(path):
     if not str(path).endswith(".keras"):
         raise ValueError(f"model file {path} must be a .keras file (saved with model.save)")
     if not Path(path).is_file():
-        raise FileNotFoundError(f"model file {path} does not exist")
+        raise FileNotFoundError(f"model file {str(path)!r} does not exist")
     try:
         model = keras.saving.load_model(path, safe_mode=True)
     except Exception as error:  # a damaged or foreign file fails in zipfile, h5py, json, keras...

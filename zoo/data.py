@@ -52,7 +52,7 @@ def load_arrays(source, split="train"):
     if path.suffix != ".npz":
         raise ValueError(f"unknown data set {source!r}; use one of {list(BUILTIN)}, an .npz file or an array")
     if not path.is_file():
-        raise FileNotFoundError(f"data file {path} does not exist")
+        raise FileNotFoundError(f"data file {str(path)!r} does not exist")
     return _read_npz(path, split)
 
 
