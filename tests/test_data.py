@@ -43,6 +43,7 @@ def test_arrays_and_npz(tiny_npz):
         ("imagenet", {}, ValueError, "unknown data set 'imagenet'"),
         ("mnist", {"split": "valid"}, ValueError, "split='valid'"),
         ("missing.npz", {}, FileNotFoundError, "does not exist"),
+        ("two\nlines.npz", {}, FileNotFoundError, r"^data file 'two\\nlines.npz' does not exist$"),  # one line
         (np.zeros((10, 32, 32)), {}, ValueError, r"shape \(N, 28, 28\)"),
         (np.zeros((0, 28, 28)), {}, ValueError, "empty"),
         (np.full((10, 28, 28), 200.0), {}, ValueError, r"\[0, 1\]"),
