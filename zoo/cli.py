@@ -139,7 +139,7 @@ def load_model_file(path):
     from zoo._base import GAN
 
     if not str(path).endswith(".keras"):
-        raise ValueError(f"model file {path} must be a .keras file (saved with model.save)")
+        raise ValueError(f"model file {str(path)!r} must be a .keras file (saved with model.save)")
     if not Path(path).is_file():
         raise FileNotFoundError(f"model file {str(path)!r} does not exist")
     try:
