@@ -14,6 +14,7 @@ from pathlib import Path
 
 import zoo
 from zoo._registry import get_entry, sha256
+from zoo.rejection import calibrate_for_release
 from zoo.training import train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,8 +23,12 @@ ROOT = Path(__file__).resolve().parent.parent
 def export(model, state, name, command, weights_dir):
     weights_dir.mkdir(parents=True, exist_ok=True)
     weights = weights_dir / f"{name}.weights.h5"
-    clean = get_entry(name).build()  # uncompiled copy: the file holds the networks, no optimizer state
+    entry = get_entry(name)
+    clean = entry.build()  # uncompiled copy: the file holds the networks, no optimizer state
     clean.set_weights(model.get_weights())
+    keep = entry.recipe.get("rejection_keep")
+    if keep:  # rejection sampling is fit to the final networks, so it is part of the export
+        calibrate_for_release(clean, entry.dataset, keep)
     clean.save_weights(weights)
     meta_path = weights_dir / f"{name}.json"
     import keras
@@ -44,6 +49,7 @@ def export(model, state, name, command, weights_dir):
             "wall_time_minutes": round(state["train_seconds"] / 60, 1),
             "final_losses": {k: round(v[-1], 4) for k, v in state["history"].items()},
             "machine": "2-core CPU",
+            **({"rejection_keep": keep} if keep else {}),
         },
         "keras_version": keras.__version__,
         "tensorflow_version": tf.__version__,

@@ -132,6 +132,9 @@ def test_metadata_is_true(name):
     assert model.get_config() == meta["config"]
     assert meta["recipe"]["command"].startswith(f"python scripts/train.py {name}")
     assert meta["recipe"]["epochs"] > 0 and meta["recipe"]["wall_time_minutes"] > 0
+    # a rejection sampler ships exactly where the recipe says, calibrated for the share it says
+    assert (model.rejection.keep if model.rejection else None) == meta["recipe"].get("rejection_keep")
+    assert meta["recipe"].get("rejection_keep") == get_entry(name).recipe.get("rejection_keep")
     assert weights.stat().st_size < 20 * 2**20, "weights files stay small"
 
 

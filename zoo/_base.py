@@ -8,11 +8,14 @@ batch-norm statistics stay untouched) and updates only G.
 
 import contextlib
 import os
+import warnings
 
 import numpy as np
 import keras
 import tensorflow as tf
 from keras import layers, ops
+
+from zoo.rejection import STORE_PREFIX as REJECTION_PREFIX, AcceptedStream, RejectionSampler, calibrate
 
 IMAGE_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
@@ -266,6 +269,7 @@ class GAN(keras.Model):
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self._sample_fn = None
+        self.rejection = None  # a zoo.rejection.RejectionSampler once calibrate_rejection has run
         self.built = True  # the sub-networks are functional models, built when created
 
     # ----------------------------------------------------------- config
@@ -298,14 +302,28 @@ class GAN(keras.Model):
         super().save_own_variables(store)
         for index, state in enumerate(self.seed_states()):
             store[f"{self.SEED_KEY}{index}"] = state
+        if self.rejection is not None:
+            for key, value in self.rejection.to_store().items():
+                store[key] = value
 
     def load_own_variables(self, store):
-        own = {key: store[key] for key in store.keys() if not key.startswith(self.SEED_KEY)}
+        extra = (self.SEED_KEY, REJECTION_PREFIX)
+        own = {key: store[key] for key in store.keys() if not key.startswith(extra)}
         super().load_own_variables(own)
         for index, state in enumerate(self.seed_states()):
             key = f"{self.SEED_KEY}{index}"
             if key in store.keys():  # files written before the states were saved lack them
                 state.assign(store[key])
+        self.rejection = RejectionSampler.from_store(store)
+
+    def calibrate_rejection(self, real_images, keep=0.8, seed=0):
+        """Turn on discriminator rejection sampling (`zoo.rejection`): fit a real-or-generated
+        score on D's last hidden features with `real_images` (training images in [0, 1], at
+        least 1,000) and let `generate` keep the share `keep` of its draws that score highest.
+        Unconditional image models only. `model.rejection = None` turns it off again; `fit`
+        does too, since training changes what the score was fit to."""
+        self.rejection = calibrate(self, check_images(real_images, "real_images"), keep, seed)
+        return self.rejection
 
     @property
     def temperature(self):
@@ -465,6 +483,12 @@ class GAN(keras.Model):
             self._check_dataset(x)
         elif not (isinstance(x, keras.utils.PyDataset) or hasattr(x, "__next__") or hasattr(x, "element_spec")):
             x, y = self._check_arrays(x, y)
+        if self.rejection is not None:
+            warnings.warn(
+                f"{self.name}: training turns rejection sampling off (its score was fit to the networks "
+                "before training); call calibrate_rejection again afterwards", stacklevel=2
+            )
+            self.rejection = None
         return super().fit(x, y, *args, **kwargs)
 
     def _check_arrays(self, x, y):
@@ -620,6 +644,8 @@ class GAN(keras.Model):
         `n` is a count for unconditional models and a sequence of digit
         labels for conditional ones. `seed` makes the output reproducible
         across calls and processes; `latent` gives explicit latent vectors.
+        A model with rejection sampling calibrated (`calibrate_rejection`)
+        draws until it has `n` kept images; explicit latents are used as given.
         """
         labels = None
         if self.conditional:
@@ -668,8 +694,12 @@ class GAN(keras.Model):
         except (TypeError, ValueError):
             raise ValueError(f"seed must be None or a non-negative int, got {seed!r}") from None
         out = np.empty((count,) + tuple(self.sample_shape), dtype="float32")
+        kept = AcceptedStream(self, rng, batch_size) if self.rejection is not None and latent is None else None
         for start in range(0, count, batch_size):
             stop = min(start + batch_size, count)
+            if kept is not None:
+                out[start:stop] = kept.take(stop - start)
+                continue
             z = latent[start:stop] if latent is not None else self._draw_latent(rng, stop - start)
             y = labels[start:stop] if labels is not None else None
             out[start:stop] = self._sample(z, y)

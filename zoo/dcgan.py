@@ -80,7 +80,7 @@ class DCGAN(GAN):
 WIDE_NETWORKS = {"generator_filters": 64, "dense_units": 512}
 
 
-@register_model(recipe={"epochs": 110, "batch_size": 64})
+@register_model(recipe={"epochs": 110, "batch_size": 64, "rejection_keep": 0.8})
 def dcgan_mnist(**overrides):
     """Convolutional GAN (DCGAN) on MNIST."""
     return DCGAN(**{

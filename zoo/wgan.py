@@ -12,7 +12,7 @@ from zoo._registry import register_model
 from zoo.dcgan import DCGAN, WIDE_NETWORKS
 
 
-@register_model(recipe={"epochs": 25, "batch_size": 64})
+@register_model(recipe={"epochs": 60, "batch_size": 64})
 def wgan_gp_mnist(**overrides):
     """Wasserstein GAN with gradient penalty (WGAN-GP) with the DCGAN networks on MNIST."""
     return DCGAN(**{

@@ -1,0 +1,121 @@
+"""Discriminator rejection sampling: calibration, sampling, saving, refusals."""
+
+import keras
+import numpy as np
+import pytest
+
+import zoo
+from zoo import rejection
+from zoo.bigan import BiGAN
+from zoo.cgan import ConditionalGAN
+from zoo.dcgan import DCGAN
+from zoo.infogan import InfoGAN
+
+
+@pytest.fixture(scope="module")
+def real_images():
+    images, _ = zoo.data.load_arrays("mnist", "train")
+    return images[:1000, :, :, None].astype("float32") / 255.0
+
+
+@pytest.fixture(scope="module")
+def calibrated(real_images):
+    keras.utils.set_random_seed(0)
+    model = DCGAN(filters=8, generator_filters=8, latent_dim=8, seed=0)
+    model.calibrate_rejection(real_images, keep=0.5)
+    return model
+
+
+def test_the_sampler_tells_real_images_from_an_untrained_generator(calibrated):
+    test_images, _ = zoo.data.load_arrays("mnist", "test")
+    features = rejection.features_of(calibrated, test_images[:500, :, :, None].astype("float32") / 255.0)
+    assert calibrated.rejection.accepts(features).mean() > 0.95  # held-out real digits pass
+
+    sampler, calibrated.rejection = calibrated.rejection, None
+    try:
+        draws = calibrated.generate(2000, seed=7)
+    finally:
+        calibrated.rejection = sampler
+    kept_share = sampler.accepts(rejection.features_of(calibrated, draws)).mean()
+    assert abs(kept_share - 0.5) < 0.08  # the threshold keeps the share it was set to on new draws
+
+
+def test_generate_returns_only_kept_draws_whatever_the_batch_size(calibrated):
+    images = calibrated.generate(300, seed=3)
+    assert images.shape == (300, 28, 28, 1)
+    assert calibrated.rejection.accepts(rejection.features_of(calibrated, images)).all()
+    np.testing.assert_array_equal(calibrated.generate(300, seed=3, batch_size=64), images)
+    assert not np.array_equal(calibrated.generate(300, seed=4), images)
+
+
+def test_explicit_latents_are_used_as_given(calibrated):
+    latent = np.random.default_rng(0).standard_normal((20, 8)).astype("float32")
+    sampler, calibrated.rejection = calibrated.rejection, None
+    try:
+        plain = calibrated.generate(latent=latent)
+    finally:
+        calibrated.rejection = sampler
+    np.testing.assert_array_equal(calibrated.generate(latent=latent), plain)
+
+
+def test_the_sampler_is_saved_with_the_weights_and_in_keras_files(calibrated, tmp_path):
+    expected = calibrated.generate(50, seed=1)
+    calibrated.save_weights(tmp_path / "m.weights.h5")
+    reloaded = DCGAN(filters=8, generator_filters=8, latent_dim=8, seed=0)
+    assert reloaded.rejection is None
+    reloaded.load_weights(tmp_path / "m.weights.h5")
+    assert reloaded.rejection.keep == 0.5
+    np.testing.assert_array_equal(reloaded.generate(50, seed=1), expected)
+
+    calibrated.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
+    np.testing.assert_array_equal(loaded.generate(50, seed=1), expected)
+
+    loaded.rejection = None  # turned off: nothing saved, nothing restored
+    loaded.save_weights(tmp_path / "off.weights.h5")
+    reloaded.load_weights(tmp_path / "off.weights.h5")
+    assert reloaded.rejection is None
+
+
+def test_training_turns_the_sampler_off(real_images):
+    model = DCGAN(filters=8, generator_filters=8, latent_dim=8, seed=0)
+    model.calibrate_rejection(real_images, keep=0.8)
+    model.compile()
+    with pytest.warns(UserWarning, match="calibrate_rejection again"):
+        model.fit(real_images[:64] * 2 - 1, batch_size=32, epochs=1, verbose=0)
+    assert model.rejection is None
+
+
+def test_a_sampler_that_keeps_nothing_fails_instead_of_hanging(calibrated):
+    sampler = calibrated.rejection
+    calibrated.rejection = rejection.RejectionSampler(
+        sampler.mean, sampler.scale, sampler.kernel, sampler.bias, float("inf"), sampler.keep
+    )
+    try:
+        with pytest.raises(RuntimeError, match="kept 0 of"):
+            calibrated.generate(2, seed=0)
+    finally:
+        calibrated.rejection = sampler
+
+
+@pytest.mark.parametrize(
+    "model, keep, count, message",
+    [
+        (lambda: ConditionalGAN(), 0.8, 1000, "conditional"),
+        (lambda: BiGAN(), 0.8, 1000, "more than an image and one logit"),
+        (lambda: InfoGAN(), 0.8, 1000, "more than an image and one logit"),
+        (lambda: DCGAN(filters=8, minibatch_stddev=True), 0.8, 1000, "minibatch_stddev"),
+        (lambda: DCGAN(filters=8), 1.0, 1000, "keep must be a fraction"),
+        (lambda: DCGAN(filters=8), 0, 1000, "keep must be a fraction"),
+        (lambda: DCGAN(filters=8), True, 1000, "keep must be a fraction"),
+        (lambda: DCGAN(filters=8), 0.8, 999, "at least 1,000"),
+    ],
+)
+def test_bad_calibrations_are_refused(real_images, model, keep, count, message):
+    with pytest.raises(ValueError, match=message):
+        model().calibrate_rejection(real_images[:count], keep=keep)
+
+
+def test_bad_real_images_are_refused():
+    with pytest.raises(ValueError, match="real_images float values must lie in"):
+        DCGAN(filters=8).calibrate_rejection(np.full((1000, 28, 28), 2.0, "float32"))
