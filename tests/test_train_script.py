@@ -1,0 +1,24 @@
+"""scripts/train.py's export: weights, metadata, and the rejection sampler where the recipe has one."""
+
+import json
+
+import zoo
+from conftest import load_script
+from zoo import _registry, rejection
+
+STATE = {"data": "mnist", "epochs_done": 1, "batch_size": 64, "seed": 0, "train_seconds": 60.0,
+         "history": {"d_loss": [1.0], "g_loss": [0.5]}}
+
+
+def test_export_calibrates_where_the_recipe_says_and_records_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(rejection, "RELEASE_IMAGES", 1000)
+    script = load_script("train")
+    for name, keep in (("dcgan-mnist", 0.8), ("lsgan-mnist", None)):
+        model = _registry.get_entry(name).build(seed=0)
+        script.export(model, STATE, name, f"python scripts/train.py {name}", tmp_path)
+        meta = json.loads((tmp_path / f"{name}.json").read_text())
+        assert meta["sha256"] == _registry.sha256(tmp_path / f"{name}.weights.h5")
+        assert meta["recipe"].get("rejection_keep") == keep and meta["metrics"] == {}
+        monkeypatch.setenv(_registry.WEIGHTS_ENV, str(tmp_path))
+        loaded = zoo.load(name)
+        assert (loaded.rejection.keep if loaded.rejection else None) == keep
