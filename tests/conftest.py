@@ -11,6 +11,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import zoo  # noqa: E402
+from zoo import _registry  # noqa: E402
 
 # Offline machines: stage the project's shared copies of the data sets in the Keras cache.
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -53,6 +54,14 @@ def assert_minibatch_stddev_model_trains_and_round_trips(model, tmp_path, images
     np.testing.assert_array_equal(loaded.generate(3, seed=1), model.generate(3, seed=1))
     images = keras.ops.convert_to_numpy(images[:16])
     np.testing.assert_allclose(loaded.discriminator(images), model.discriminator(images), atol=1e-6)
+
+
+def copy_shipped_weights(tmp_path, name):
+    """Copy `name`'s shipped weights and metadata into tmp_path; returns the weights file's path."""
+    src = _registry.metadata_path(name).parent
+    for suffix in (".json", ".weights.h5"):
+        shutil.copy(src / f"{name}{suffix}", tmp_path / f"{name}{suffix}")
+    return tmp_path / f"{name}.weights.h5"
 
 
 def request_for(model, count=4):

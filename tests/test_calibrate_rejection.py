@@ -1,23 +1,16 @@
 """scripts/calibrate_rejection.py: fits the sampler of shipped weights and keeps the metadata true."""
 
 import json
-import shutil
 
 import pytest
 
 import zoo
-from conftest import load_script
+from conftest import copy_shipped_weights, load_script
 from zoo import _registry, rejection
 
 
-def copy_shipped(tmp_path, name):
-    src = _registry.metadata_path(name).parent
-    for suffix in (".json", ".weights.h5"):
-        shutil.copy(src / f"{name}{suffix}", tmp_path / f"{name}{suffix}")
-
-
 def test_recalibrates_the_weights_and_rewrites_their_metadata(tmp_path, monkeypatch):
-    copy_shipped(tmp_path, "dcgan-mnist")
+    copy_shipped_weights(tmp_path, "dcgan-mnist")
     monkeypatch.setattr(rejection, "RELEASE_IMAGES", 1000)
     load_script("calibrate_rejection").main(["dcgan-mnist", "--keep", "0.5", "--weights-dir", str(tmp_path)])
     meta = json.loads((tmp_path / "dcgan-mnist.json").read_text())
@@ -28,7 +21,7 @@ def test_recalibrates_the_weights_and_rewrites_their_metadata(tmp_path, monkeypa
 
 
 def test_a_model_without_a_recipe_keep_needs_one(tmp_path):
-    copy_shipped(tmp_path, "gan-mnist")
+    copy_shipped_weights(tmp_path, "gan-mnist")
     with pytest.raises(SystemExit):
         load_script("calibrate_rejection").main(["gan-mnist", "--weights-dir", str(tmp_path)])
     with pytest.raises(SystemExit):

@@ -1,8 +1,7 @@
-import shutil
-
 import pytest
 
 import zoo
+from conftest import copy_shipped_weights
 from zoo import _registry
 
 
@@ -44,15 +43,8 @@ def test_overrides_reach_the_constructor():
     assert model.loss_name == "minimax" and model.label_smoothing == 0.1
 
 
-def copy_weights(tmp_path, name):
-    src = _registry.metadata_path(name).parent
-    for suffix in (".json", ".weights.h5"):
-        shutil.copy(src / f"{name}{suffix}", tmp_path / f"{name}{suffix}")
-    return tmp_path / f"{name}.weights.h5"
-
-
 def test_corrupted_weights_are_refused(tmp_path, monkeypatch):
-    weights = copy_weights(tmp_path, "gan-mnist")
+    weights = copy_shipped_weights(tmp_path, "gan-mnist")
     monkeypatch.setenv(_registry.WEIGHTS_ENV, str(tmp_path))
     data = bytearray(weights.read_bytes())
     data[len(data) // 2] ^= 0xFF
@@ -65,7 +57,7 @@ def test_corrupted_weights_are_refused(tmp_path, monkeypatch):
 
 
 def test_missing_weights_file_is_refused(tmp_path, monkeypatch):
-    copy_weights(tmp_path, "gan-mnist").unlink()
+    copy_shipped_weights(tmp_path, "gan-mnist").unlink()
     monkeypatch.setenv(_registry.WEIGHTS_ENV, str(tmp_path))
     with pytest.raises(ValueError, match="missing"):
         zoo.load("gan-mnist")

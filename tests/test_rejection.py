@@ -31,12 +31,9 @@ def test_the_sampler_tells_real_images_from_an_untrained_generator(calibrated):
     features = rejection.features_of(calibrated, test_images[:500, :, :, None].astype("float32") / 255.0)
     assert calibrated.rejection.accepts(features).mean() > 0.95  # held-out real digits pass
 
-    sampler, calibrated.rejection = calibrated.rejection, None
-    try:
+    with rejection.sampling_plainly(calibrated):
         draws = calibrated.generate(2000, seed=7)
-    finally:
-        calibrated.rejection = sampler
-    kept_share = sampler.accepts(rejection.features_of(calibrated, draws)).mean()
+    kept_share = calibrated.rejection.accepts(rejection.features_of(calibrated, draws)).mean()
     assert abs(kept_share - 0.5) < 0.08  # the threshold keeps the share it was set to on new draws
 
 
@@ -50,11 +47,8 @@ def test_generate_returns_only_kept_draws_whatever_the_batch_size(calibrated):
 
 def test_explicit_latents_are_used_as_given(calibrated):
     latent = np.random.default_rng(0).standard_normal((20, 8)).astype("float32")
-    sampler, calibrated.rejection = calibrated.rejection, None
-    try:
+    with rejection.sampling_plainly(calibrated):
         plain = calibrated.generate(latent=latent)
-    finally:
-        calibrated.rejection = sampler
     np.testing.assert_array_equal(calibrated.generate(latent=latent), plain)
 
 

@@ -12,6 +12,7 @@ The fitted head is data of the weights, not of the recipe: `GAN.save_own_variabl
 with the networks, in `.weights.h5` and `.keras` files alike.
 """
 
+import contextlib
 import dataclasses
 
 import numpy as np
@@ -59,11 +60,21 @@ class RejectionSampler:
         return cls(**values)
 
 
+@contextlib.contextmanager
+def sampling_plainly(model):
+    """`model.generate` without rejection inside the block; the sampler comes back after it."""
+    sampler, model.rejection = model.rejection, None
+    try:
+        yield model
+    finally:
+        model.rejection = sampler
+
+
 def check_supported(model):
     """ValueError unless `model` is an unconditional image model whose D scores an image alone
     with a final Dense(1) and looks at each image on its own."""
-    discriminator = getattr(model, "discriminator", None)
-    last = discriminator.layers[-1] if discriminator is not None and discriminator.layers else None
+    discriminator = model.discriminator
+    last = discriminator.layers[-1]
     reason = None
     if model.conditional:
         reason = "it is conditional (the sampler has no label input)"
@@ -113,12 +124,9 @@ def calibrate(model, real_images, keep, seed=0, epochs=20):
     count = len(real_images)
     if count < 1000:
         raise ValueError(f"calibrating needs at least 1,000 real images, got {count}")
-    previous, model.rejection = model.rejection, None  # calibrate on G's plain output
-    try:
+    with sampling_plainly(model):  # calibrate on G's own output
         fake = model.generate(count, seed=seed)
         held_out = model.generate(count, seed=seed + 1)
-    finally:
-        model.rejection = previous
     features = np.concatenate([features_of(model, real_images), features_of(model, fake)])
     targets = np.concatenate([np.ones(count), np.zeros(count)]).astype("float32")
     mean, scale = features.mean(axis=0), features.std(axis=0) + 1e-6
