@@ -67,3 +67,56 @@ def test_cycle_terms_do_not_touch_the_discriminator_step(mnist_batch):
 def test_bad_cycle_weights_are_refused(name, bad):
     with pytest.raises(ValueError, match=name):
         BiGAN(**{name: bad})
+
+
+@pytest.mark.parametrize("bad", [1, "yes", None])
+def test_a_unary_scores_flag_that_is_not_a_bool_is_refused(bad):
+    with pytest.raises(ValueError, match="unary_scores must be True or False"):
+        BiGAN(unary_scores=bad)
+
+
+def test_unary_scores_see_only_their_own_input():
+    """BigBiGAN's D: column 0 scores the image alone, column 1 the latent alone, column 2 the pair."""
+    model = tiny_bigan(unary_scores=True)
+    rng = np.random.default_rng(0)
+    images = rng.uniform(-1, 1, (4, 28, 28, 1)).astype("float32")
+    latents = rng.standard_normal((2, 4, 8)).astype("float32")
+    other_images = rng.uniform(-1, 1, (4, 28, 28, 1)).astype("float32")
+    scores = model.discriminator([images, latents[0]], training=False).numpy()
+    new_latent = model.discriminator([images, latents[1]], training=False).numpy()
+    new_image = model.discriminator([other_images, latents[0]], training=False).numpy()
+    assert scores.shape == (4, 3)
+    np.testing.assert_array_equal(scores[:, 0], new_latent[:, 0])
+    np.testing.assert_array_equal(scores[:, 1], new_image[:, 1])
+    for changed in (new_latent, new_image):
+        assert np.all(np.abs(changed[:, 2] - scores[:, 2]) > 1e-6)
+    assert np.all(np.abs(new_image[:, 0] - scores[:, 0]) > 1e-6)
+    assert np.all(np.abs(new_latent[:, 1] - scores[:, 1]) > 1e-6)
+
+
+def test_unary_scores_survive_a_keras_round_trip(tmp_path):
+    model = tiny_bigan(unary_scores=True)
+    path = str(tmp_path / "bigan.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.unary_scores
+    images = np.zeros((2, 28, 28, 1), "float32")
+    latent = np.ones((2, 8), "float32")
+    np.testing.assert_allclose(
+        loaded.discriminator([images, latent]).numpy(), model.discriminator([images, latent]).numpy(), rtol=1e-6)
+
+
+
+def test_one_discriminator_step_trains_all_three_scores(mnist_batch):
+    """Each score's Dense(1) head moves in the D step, and only D's weights do."""
+    model = tiny_bigan(unary_scores=True)
+    model.compile()
+    heads = [layer for layer in model.discriminator.layers if isinstance(layer, keras.layers.Dense) and layer.units == 1]
+    assert len(heads) == 3
+    before = [head.kernel.numpy().copy() for head in heads]
+    generator_before = [w.numpy().copy() for w in model.generator_variables]
+    model.discriminator_step(tf.constant(mnist_batch[0][:32]), None)
+    for head, kernel in zip(heads, before):
+        assert np.abs(head.kernel.numpy() - kernel).max() > 1e-5
+    for weight, old in zip(model.generator_variables, generator_before):
+        np.testing.assert_array_equal(weight.numpy(), old)

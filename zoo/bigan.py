@@ -8,6 +8,12 @@ reconstructs x.
 Adversarial training alone inverts G only loosely; `cycle_weight` and
 `latent_cycle_weight` add ALICE's cycle terms (Li et al., 2017) to the G/E
 step: |G(E(x)) - x| on real images and (E(G(z)) - z)^2 on latents.
+
+`unary_scores=True` gives D BigBiGAN's three scores (Donahue and Simonyan, 2019):
+one on the image alone, one on the latent alone and one on the pair, each
+trained with the GAN loss, so G also hears how real its images look by
+themselves, not only whether they fit their latents. R1 then penalises the
+gradient of the three scores' sum.
 """
 
 import numpy as np
@@ -18,7 +24,18 @@ from keras import layers, ops
 from zoo._base import GAN, IMAGE_SHAPE, batch_norm, check_images, check_positive_int
 from zoo._registry import register_model
 from zoo.dcgan import conv_features, conv_image_head
-from zoo.gan import mlp_image_head, mlp_logit_head
+from zoo.gan import leaky_mlp, mlp_image_head, mlp_logit_head
+
+
+def unary_and_joint_logits(image_features, latent, widths, dropout):
+    """BigBiGAN's discriminator: (N, 3) logits, [image alone, latent alone, pair]. The image
+    branch is an MLP of `widths`, the latent branch and the joint head are as wide as its last
+    layer; the joint head sees both branches' features."""
+    image_features = leaky_mlp(image_features, widths, dropout)
+    latent_features = leaky_mlp(latent, (widths[-1], widths[-1]), dropout)
+    joint = leaky_mlp(layers.Concatenate()([image_features, latent_features]), (widths[-1],), dropout)
+    return layers.Concatenate(name="scores")(
+        [layers.Dense(1)(image_features), layers.Dense(1)(latent_features), layers.Dense(1)(joint)])
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -28,7 +45,7 @@ class BiGAN(GAN):
     network_names = ("generator", "encoder", "discriminator")
 
     def __init__(self, widths=(512, 512), discriminator_widths=(1024, 512), dropout=0.2, filters=0, cycle_weight=0.0,
-                 latent_cycle_weight=0.0, **kwargs):
+                 latent_cycle_weight=0.0, unary_scores=False, **kwargs):
         super().__init__(**kwargs)
         for name, weight in (("cycle_weight", cycle_weight), ("latent_cycle_weight", latent_cycle_weight)):
             if not weight >= 0:
@@ -41,6 +58,9 @@ class BiGAN(GAN):
         self.filters = filters  # 0: fully connected networks; > 0: DCGAN-style convolutions this wide
         self.cycle_weight = cycle_weight
         self.latent_cycle_weight = latent_cycle_weight
+        if not isinstance(unary_scores, bool):
+            raise ValueError(f"unary_scores must be True or False, got {unary_scores!r}")
+        self.unary_scores = unary_scores
 
         latent = keras.Input((self.latent_dim,), name="latent")
         if filters:
@@ -63,8 +83,10 @@ class BiGAN(GAN):
         images = keras.Input(IMAGE_SHAPE, name="images")
         latent = keras.Input((self.latent_dim,), name="latent")
         image_features = conv_features(images, filters, 4, self.widths[-1]) if filters else layers.Flatten()(images)
-        x = layers.Concatenate()([image_features, latent])
-        logits = mlp_logit_head(x, self.discriminator_widths, dropout)
+        if unary_scores:
+            logits = unary_and_joint_logits(image_features, latent, self.discriminator_widths, dropout)
+        else:
+            logits = mlp_logit_head(layers.Concatenate()([image_features, latent]), self.discriminator_widths, dropout)
         self.discriminator = keras.Model([images, latent], logits, name="discriminator")
         self.track_generator_average()
         self.cycle_loss_tracker = keras.metrics.Mean(name="cycle_loss")
@@ -84,6 +106,7 @@ class BiGAN(GAN):
             "filters": self.filters,
             "cycle_weight": self.cycle_weight,
             "latent_cycle_weight": self.latent_cycle_weight,
+            "unary_scores": self.unary_scores,
         }
 
     @property

@@ -22,13 +22,19 @@ def mlp_image_head(x, widths):
     return layers.Reshape(IMAGE_SHAPE)(x)
 
 
-def mlp_logit_head(x, widths, dropout=0.0, minibatch_stddev=False):
-    """LeakyReLU MLP ending in one unscaled logit (optionally after a minibatch-stddev feature)."""
+def leaky_mlp(x, widths, dropout=0.0):
+    """Dense layers of `widths`, each followed by LeakyReLU(0.2) and, if asked, dropout."""
     for width in widths:
         x = layers.Dense(width)(x)
         x = layers.LeakyReLU(0.2)(x)
         if dropout:
             x = layers.Dropout(dropout)(x)
+    return x
+
+
+def mlp_logit_head(x, widths, dropout=0.0, minibatch_stddev=False):
+    """LeakyReLU MLP ending in one unscaled logit (optionally after a minibatch-stddev feature)."""
+    x = leaky_mlp(x, widths, dropout)
     if minibatch_stddev:
         x = MinibatchStddev()(x)
     return layers.Dense(1)(x)
