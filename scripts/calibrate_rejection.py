@@ -2,7 +2,7 @@
 
 `scripts/train.py` calibrates the exported weights itself when the registry recipe has a
 `rejection_keep`; this script does the same to weights that already exist (or with another
-`--keep`), rewrites `weights/NAME.weights.h5` and its sha256, and clears the metrics in
+`--keep`), rewrites `weights/NAME.weights.h5`, its sha256 and config, and clears the metrics in
 `weights/NAME.json`, which `zoo bench --write-metadata` then measures again.
 """
 
@@ -46,9 +46,10 @@ def main(argv=None):
     model.save_weights(weights)
     meta["sha256"] = sha256(weights)
     meta["recipe"]["rejection_keep"] = keep
+    meta["config"] = model.get_config()  # the registry's, which the sampler was fit at (its temperature)
     meta["metrics"] = {}  # measured again by `zoo bench --write-metadata`
     meta_path.write_text(json.dumps(meta, indent=2) + "\n")
-    print(f"{args.name}: keeps {keep:.0%} of draws (threshold {sampler.threshold:.3f}); wrote {weights} and {meta_path}")
+    print(f"{args.name}: keeps {keep:.0%} of draws in each of {len(sampler.thresholds)} strata; wrote {weights} and {meta_path}")
 
 
 if __name__ == "__main__":

@@ -11,11 +11,15 @@ from zoo import _registry, rejection
 
 def test_recalibrates_the_weights_and_rewrites_their_metadata(tmp_path, monkeypatch):
     copy_shipped_weights(tmp_path, "dcgan-mnist")
+    stale = json.loads((tmp_path / "dcgan-mnist.json").read_text())
+    stale["config"]["temperature"] = 0.5  # as if the registry's temperature had changed since
+    (tmp_path / "dcgan-mnist.json").write_text(json.dumps(stale))
     monkeypatch.setattr(rejection, "RELEASE_IMAGES", 1000)
     load_script("calibrate_rejection").main(["dcgan-mnist", "--keep", "0.5", "--weights-dir", str(tmp_path)])
     meta = json.loads((tmp_path / "dcgan-mnist.json").read_text())
     assert meta["sha256"] == _registry.sha256(tmp_path / "dcgan-mnist.weights.h5")
     assert meta["recipe"]["rejection_keep"] == 0.5 and meta["metrics"] == {}
+    assert meta["config"] == _registry.get_entry("dcgan-mnist").build().get_config()
     monkeypatch.setenv(_registry.WEIGHTS_ENV, str(tmp_path))
     assert zoo.load("dcgan-mnist").rejection.keep == 0.5
 

@@ -8,6 +8,7 @@ import pytest
 
 import zoo
 from conftest import ALL_MODELS, IMAGE_MODELS, request_for
+from zoo import rejection
 from zoo._registry import get_entry, metadata_path, sha256
 
 
@@ -135,6 +136,8 @@ def test_metadata_is_true(name):
     # a rejection sampler ships exactly where the recipe says, calibrated for the share it says
     assert (model.rejection.keep if model.rejection else None) == meta["recipe"].get("rejection_keep")
     assert meta["recipe"].get("rejection_keep") == get_entry(name).recipe.get("rejection_keep")
+    if model.rejection:  # with as many strata as calibrate_for_release, which the recipe runs
+        assert len(model.rejection.thresholds) == len(model.rejection.centers) == rejection.RELEASE_STRATA
     assert weights.stat().st_size < 20 * 2**20, "weights files stay small"
 
 

@@ -1,5 +1,8 @@
 """Discriminator rejection sampling: calibration, sampling, saving, refusals."""
 
+import dataclasses
+
+import h5py
 import keras
 import numpy as np
 import pytest
@@ -82,9 +85,7 @@ def test_training_turns_the_sampler_off(real_images):
 
 def test_a_sampler_that_keeps_nothing_fails_instead_of_hanging(calibrated):
     sampler = calibrated.rejection
-    calibrated.rejection = rejection.RejectionSampler(
-        sampler.mean, sampler.scale, sampler.kernel, sampler.bias, float("inf"), sampler.keep
-    )
+    calibrated.rejection = dataclasses.replace(sampler, thresholds=np.full_like(sampler.thresholds, np.inf))
     try:
         with pytest.raises(RuntimeError, match="kept 0 of"):
             calibrated.generate(2, seed=0)
@@ -108,6 +109,76 @@ def test_a_sampler_that_keeps_nothing_fails_instead_of_hanging(calibrated):
 def test_bad_calibrations_are_refused(real_images, model, keep, count, message):
     with pytest.raises(ValueError, match=message):
         model().calibrate_rejection(real_images[:count], keep=keep)
+
+
+@pytest.mark.parametrize("strata", [0, 101, 2.0, True, None])
+def test_bad_strata_are_refused(real_images, strata):
+    with pytest.raises(ValueError, match="strata must be an integer from 1 to 100"):
+        DCGAN(filters=8).calibrate_rejection(real_images, strata=strata)
+
+
+def test_kmeans_finds_separated_clusters():
+    rng = np.random.default_rng(0)
+    true_centers = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    points = np.concatenate([c + rng.standard_normal((200, 2)) for c in true_centers])
+    centers = rejection.kmeans(points, 3, seed=0)
+    found = rejection.nearest_center(true_centers, centers)
+    assert sorted(found) == [0, 1, 2]
+    np.testing.assert_allclose(centers[found], true_centers, atol=0.3)
+    np.testing.assert_array_equal(rejection.nearest_center(points, centers), np.repeat(found, 200))
+
+
+def test_every_stratum_keeps_its_share_of_draws():
+    """Stratum 0's draws all score above stratum 1's: one threshold would keep all of stratum 0
+    and hardly any of stratum 1; per stratum, each keeps the share asked for."""
+    rng = np.random.default_rng(0)
+    logits = np.concatenate([rng.normal(5.0, 1.0, 3000), rng.normal(-5.0, 1.0, 1000)])
+    strata = np.repeat([0, 1], [3000, 1000])
+    thresholds = rejection.stratum_thresholds(logits, strata, 3, keep=0.6)
+    kept = logits >= thresholds[strata]
+    assert abs(kept[strata == 0].mean() - 0.6) < 0.01 and abs(kept[strata == 1].mean() - 0.6) < 0.01
+    assert thresholds[2] == np.quantile(logits, 0.4)  # no draws: the overall threshold
+    assert np.quantile(logits, 0.4) > logits[strata == 1].max()  # which alone keeps none of stratum 1
+
+
+def test_generated_draws_keep_their_mix_of_strata(calibrated):
+    """Rejection changes which draws of each stratum come out, not how many of each. An untrained
+    G draws into one cluster of real images, so the strata here are clusters of G's own draws."""
+    sampler = calibrated.rejection
+    with rejection.sampling_plainly(calibrated):
+        features = rejection.features_of(calibrated, calibrated.generate(4000, seed=5))
+    centers = rejection.kmeans(sampler.standardize(features), 3, seed=0)
+    strata = rejection.nearest_center(sampler.standardize(features), centers)
+    calibrated.rejection = dataclasses.replace(
+        sampler, centers=centers, thresholds=rejection.stratum_thresholds(sampler.logits(features), strata, 3, 0.5))
+    try:
+        plain = np.bincount(strata, minlength=3) / 4000
+        kept = np.bincount(calibrated.rejection.strata_of(
+            rejection.features_of(calibrated, calibrated.generate(4000, seed=6))), minlength=3) / 4000
+        one_threshold = np.bincount(strata[sampler.logits(features) >= np.quantile(sampler.logits(features), 0.5)],
+                                    minlength=3) / 2000
+    finally:
+        calibrated.rejection = sampler
+    assert np.count_nonzero(plain >= 0.1) >= 2, "the test needs draws in two strata at least"
+    np.testing.assert_allclose(kept, plain, atol=0.03)
+    assert np.abs(one_threshold - plain).max() > 0.05, "one threshold would have changed the mix"
+
+
+def test_a_sampler_saved_before_strata_loads_as_one_stratum(calibrated, real_images, tmp_path):
+    """Weights files written with one `threshold` (no strata) still load, as one stratum."""
+    sampler = calibrated.rejection
+    path = tmp_path / "old.weights.h5"
+    calibrated.save_weights(path)
+    with h5py.File(path, "r+") as weights:
+        store = next(group for group in weights.values() if isinstance(group, h5py.Group) and "rejection_keep" in group)
+        for key in ("rejection_centers", "rejection_thresholds"):
+            del store[key]
+        store["rejection_threshold"] = np.array([1.5], "float64")
+    reloaded = DCGAN(filters=8, generator_filters=8, latent_dim=8, seed=0)
+    reloaded.load_weights(path)
+    assert reloaded.rejection.thresholds.tolist() == [1.5]
+    features = rejection.features_of(reloaded, real_images[:200])
+    np.testing.assert_array_equal(reloaded.rejection.accepts(features), sampler.logits(features) >= 1.5)
 
 
 def test_bad_real_images_are_refused():

@@ -13,7 +13,7 @@ STATE = {"data": "mnist", "epochs_done": 1, "batch_size": 64, "seed": 0, "train_
 def test_export_calibrates_where_the_recipe_says_and_records_it(tmp_path, monkeypatch):
     monkeypatch.setattr(rejection, "RELEASE_IMAGES", 1000)
     script = load_script("train")
-    for name, keep in (("dcgan-mnist", 0.8), ("lsgan-mnist", None)):
+    for name, keep in (("lsgan-mnist", 0.6), ("gan-mnist", None)):
         model = _registry.get_entry(name).build(seed=0)
         script.export(model, STATE, name, f"python scripts/train.py {name}", tmp_path)
         meta = json.loads((tmp_path / f"{name}.json").read_text())
@@ -22,3 +22,5 @@ def test_export_calibrates_where_the_recipe_says_and_records_it(tmp_path, monkey
         monkeypatch.setenv(_registry.WEIGHTS_ENV, str(tmp_path))
         loaded = zoo.load(name)
         assert (loaded.rejection.keep if loaded.rejection else None) == keep
+        if keep:
+            assert len(loaded.rejection.thresholds) == rejection.RELEASE_STRATA

@@ -316,13 +316,14 @@ class GAN(keras.Model):
                 state.assign(store[key])
         self.rejection = RejectionSampler.from_store(store)
 
-    def calibrate_rejection(self, real_images, keep=0.8, seed=0):
+    def calibrate_rejection(self, real_images, keep=0.8, seed=0, strata=20):
         """Turn on discriminator rejection sampling (`zoo.rejection`): fit a real-or-generated
         score on D's last hidden features with `real_images` (training images in [0, 1], at
-        least 1,000) and let `generate` keep the share `keep` of its draws that score highest.
+        least 1,000) and let `generate` keep, within each of `strata` clusters of those
+        features, the share `keep` of its draws that score highest.
         Unconditional image models only. `model.rejection = None` turns it off again; `fit`
         does too, since training changes what the score was fit to."""
-        self.rejection = calibrate(self, check_images(real_images, "real_images"), keep, seed)
+        self.rejection = calibrate(self, check_images(real_images, "real_images"), keep, seed, strata)
         return self.rejection
 
     @property

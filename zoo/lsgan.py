@@ -11,7 +11,7 @@ from zoo._registry import register_model
 from zoo.dcgan import DCGAN, WIDE_NETWORKS
 
 
-@register_model(recipe={"epochs": 80, "batch_size": 64})
+@register_model(recipe={"epochs": 80, "batch_size": 64, "rejection_keep": 0.6})
 def lsgan_mnist(**overrides):
     """Least-squares GAN (LSGAN) with the DCGAN networks on MNIST."""
     return DCGAN(**{

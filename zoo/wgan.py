@@ -12,10 +12,10 @@ from zoo._registry import register_model
 from zoo.dcgan import DCGAN, WIDE_NETWORKS
 
 
-@register_model(recipe={"epochs": 60, "batch_size": 64})
+@register_model(recipe={"epochs": 60, "batch_size": 64, "rejection_keep": 0.5})
 def wgan_gp_mnist(**overrides):
     """Wasserstein GAN with gradient penalty (WGAN-GP) with the DCGAN networks on MNIST."""
     return DCGAN(**{
-        "latent_dim": 64, "ema_decay": 0.999, "temperature": 1.0, **WIDE_NETWORKS,
+        "latent_dim": 64, "ema_decay": 0.999, "temperature": 1.1, **WIDE_NETWORKS,
         "loss": "wasserstein", "gradient_penalty": 10.0, "critic_steps": 2, **overrides,
     })
