@@ -111,6 +111,21 @@ def test_bad_calibrations_are_refused(real_images, model, keep, count, message):
         model().calibrate_rejection(real_images[:count], keep=keep)
 
 
+def test_a_bigan_with_unary_scores_rejects_by_its_image_alone_score(real_images):
+    """BigBiGAN's D scores an image alone: its features are the ones that score feeds on, so the
+    sampler works as for a D of one input; the latent input plays no part."""
+    keras.utils.set_random_seed(0)
+    model = BiGAN(latent_dim=8, widths=(64,), discriminator_widths=(64,), seed=0, unary_scores=True)
+    features = rejection.features_of(model, real_images[:20])
+    image_head = model.discriminator.get_layer("scores").input[0]._keras_history.operation
+    for latent in (np.zeros((20, 8), "float32"), np.ones((20, 8), "float32")):
+        scores = model.discriminator([real_images[:20] * 2.0 - 1.0, latent], training=False).numpy()[:, 0]
+        np.testing.assert_allclose(features @ image_head.kernel.numpy()[:, 0] + image_head.bias.numpy()[0], scores, atol=1e-5)
+    model.calibrate_rejection(real_images, keep=0.5)
+    images = model.generate(50, seed=0)
+    assert model.rejection.accepts(rejection.features_of(model, images)).all()
+
+
 @pytest.mark.parametrize("strata", [0, 101, 2.0, True, None])
 def test_bad_strata_are_refused(real_images, strata):
     with pytest.raises(ValueError, match="strata must be an integer from 1 to 100"):

@@ -326,6 +326,18 @@ class GAN(keras.Model):
         self.rejection = calibrate(self, check_images(real_images, "real_images"), keep, seed, strata)
         return self.rejection
 
+    def image_scoring_features(self):
+        """A Keras model from images (in D's range [-1, 1]) to the hidden features that D scores an
+        image alone from with a final Dense(1), for rejection sampling; None where D has no such
+        score (two inputs or outputs)."""
+        discriminator = self.discriminator
+        last = discriminator.layers[-1]
+        if len(discriminator.inputs) != 1 or len(discriminator.outputs) != 1:
+            return None
+        if not (isinstance(last, keras.layers.Dense) and last.units == 1):
+            return None
+        return keras.Model(discriminator.inputs, last.input)
+
     @property
     def temperature(self):
         """Spread of the latents `generate` draws: N(0, temperature^2) (uniform priors: on

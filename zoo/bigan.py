@@ -152,6 +152,13 @@ class BiGAN(GAN):
             loss += self.latent_cycle_weight * ops.mean(ops.square(reencoded - ops.cast(latent, "float32")))
         return loss
 
+    def image_scoring_features(self):
+        """With `unary_scores`, the image branch before its Dense(1) (the image-alone score); without, None."""
+        if not self.unary_scores:
+            return None
+        image_score = self.discriminator.get_layer("scores").input[0]._keras_history.operation
+        return keras.Model(self.discriminator.inputs[0], image_score.input)
+
     def encode(self, images, batch_size=1000):
         """Latent vectors (N, latent_dim) of images (N, 28, 28[, 1]) in [0, 1]."""
         images = check_images(images)

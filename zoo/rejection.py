@@ -95,17 +95,13 @@ def sampling_plainly(model):
 def check_supported(model):
     """ValueError unless `model` is an unconditional image model whose D scores an image alone
     with a final Dense(1) and looks at each image on its own."""
-    discriminator = model.discriminator
-    last = discriminator.layers[-1]
     reason = None
     if model.conditional:
         reason = "it is conditional (the sampler has no label input)"
     elif getattr(model, "sample_shape", None) != (28, 28, 1):
         reason = "it does not generate images"
-    elif len(discriminator.inputs) != 1 or len(discriminator.outputs) != 1:
-        reason = "its discriminator takes or returns more than an image and one logit"
-    elif not (isinstance(last, keras.layers.Dense) and last.units == 1):
-        reason = "its discriminator does not end in a Dense(1) logit"
+    elif model.image_scoring_features() is None:
+        reason = "its discriminator scores no image alone with a final Dense(1) (it takes or returns more than an image and one logit)"
     elif getattr(model, "minibatch_stddev", False):
         reason = "its discriminator looks at the whole batch (minibatch_stddev), so a sample's score would depend on its batch"
     if reason:
@@ -113,19 +109,19 @@ def check_supported(model):
 
 
 def feature_function(model):
-    """Images in [0, 1] -> D's last hidden features, as one compiled function (cached)."""
+    """Images in [0, 1] -> the hidden features D scores an image alone from, as one compiled
+    function (cached)."""
     cached = getattr(model, "_rejection_features", None)
     if cached is not None and cached[0] is model.discriminator:
         return cached[1]
     check_supported(model)
-    discriminator = model.discriminator
-    extractor = keras.Model(discriminator.inputs, discriminator.layers[-1].input)
+    extractor = model.image_scoring_features()
 
     @tf.function(reduce_retracing=True)
     def features(images):
         return tf.cast(extractor(images * 2.0 - 1.0, training=False), "float32")  # D sees G's tanh range
 
-    model._rejection_features = (discriminator, features)
+    model._rejection_features = (model.discriminator, features)
     return features
 
 
