@@ -90,7 +90,9 @@ def test_peak_rss_growth_sees_a_fresh_allocation():
 
 def test_quick_run_writes_the_full_report(tmp_path):
     bench = load_script("bench_speed")
-    assert bench.main(["--quick", "--out", str(tmp_path)]) == 0
+    # 20,000 images (63 MB) rather than --quick's 5,000: generate's working set for one batch of 1,000
+    # is itself 100-200 MB, depending on the machine, and would swamp the output it is compared with
+    assert bench.main(["--quick", "--memory-n", "20000", "--out", str(tmp_path)]) == 0
     report = (tmp_path / "speed.md").read_text()
     assert "python scripts/bench_speed.py --quick --out" in report
     for title in bench.SECTIONS.values():
@@ -121,8 +123,8 @@ def test_quick_run_writes_the_full_report(tmp_path):
     achieved = value("achieved train-step throughput", "dcgan-mnist")
     assert value("train step / matmul peak", "dcgan-mnist") == pytest.approx(100 * achieved / peak)
     value("generation / matmul peak", "dcgan-mnist")
-    assert value("generate(5,000) output size", "dcgan-mnist") == pytest.approx(5000 * 28 * 28 * 4 / 2**20)
-    assert 0.5 < value("peak growth / output size", "dcgan-mnist") < 10
+    assert value("generate(20,000) output size", "dcgan-mnist") == pytest.approx(20000 * 28 * 28 * 4 / 2**20)
+    assert 0.9 < value("peak growth / output size", "dcgan-mnist") < 10  # at least the output it returns
     for name in ("dcgan-mnist", "gan-mnist"):
         for measurement in ("jit_compile=False", "jit_compile=True", f"steps_per_execution={bench.STEPS_PER_EXECUTION}",
                             "precision: mixed_bfloat16",

@@ -326,15 +326,13 @@ class GAN(keras.Model):
         self.rejection = calibrate(self, check_images(real_images, "real_images"), keep, seed, strata)
         return self.rejection
 
-    def image_scoring_features(self):
-        """A Keras model from images (in D's range [-1, 1]) to the hidden features that D scores an
-        image alone from with a final Dense(1), for rejection sampling; None where D has no such
-        score (two inputs or outputs)."""
+    def rejection_features(self):
+        """A Keras model to the hidden features that D's final Dense(1) scores, for rejection
+        sampling: from images (in D's range [-1, 1]) alone, or from [images, latent] where D
+        scores image-latent pairs (BiGAN); None where D has no such single score."""
         discriminator = self.discriminator
         last = discriminator.layers[-1]
-        if len(discriminator.inputs) != 1 or len(discriminator.outputs) != 1:
-            return None
-        if not (isinstance(last, keras.layers.Dense) and last.units == 1):
+        if len(discriminator.outputs) != 1 or not (isinstance(last, keras.layers.Dense) and last.units == 1):
             return None
         return keras.Model(discriminator.inputs, last.input)
 

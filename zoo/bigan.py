@@ -152,10 +152,11 @@ class BiGAN(GAN):
             loss += self.latent_cycle_weight * ops.mean(ops.square(reencoded - ops.cast(latent, "float32")))
         return loss
 
-    def image_scoring_features(self):
-        """With `unary_scores`, the image branch before its Dense(1) (the image-alone score); without, None."""
+    def rejection_features(self):
+        """With `unary_scores`, the image branch before its Dense(1): rejection by the image-alone
+        score. Without, D's features of an (image, latent) pair (`GAN.rejection_features`)."""
         if not self.unary_scores:
-            return None
+            return super().rejection_features()
         image_score = self.discriminator.get_layer("scores").input[0]._keras_history.operation
         return keras.Model(self.discriminator.inputs[0], image_score.input)
 
@@ -170,7 +171,7 @@ class BiGAN(GAN):
         )
 
 
-@register_model(recipe={"epochs": 30, "batch_size": 64})
+@register_model(recipe={"epochs": 30, "batch_size": 64, "rejection_keep": 0.6})
 def bigan_mnist(**overrides):
     """BiGAN (adversarially learned inference) on MNIST, with an encoder, R1 and the image cycle term."""
     return BiGAN(**{

@@ -93,15 +93,15 @@ def sampling_plainly(model):
 
 
 def check_supported(model):
-    """ValueError unless `model` is an unconditional image model whose D scores an image alone
-    with a final Dense(1) and looks at each image on its own."""
+    """ValueError unless `model` is an unconditional image model whose D gives one score, of an
+    image alone or of an image-latent pair, with a final Dense(1), and looks at each image on its own."""
     reason = None
     if model.conditional:
         reason = "it is conditional (the sampler has no label input)"
     elif getattr(model, "sample_shape", None) != (28, 28, 1):
         reason = "it does not generate images"
-    elif model.image_scoring_features() is None:
-        reason = "its discriminator scores no image alone with a final Dense(1) (it takes or returns more than an image and one logit)"
+    elif model.rejection_features() is None:
+        reason = "its discriminator returns more than one logit, or does not end in a Dense(1)"
     elif getattr(model, "minibatch_stddev", False):
         reason = "its discriminator looks at the whole batch (minibatch_stddev), so a sample's score would depend on its batch"
     if reason:
@@ -109,27 +109,44 @@ def check_supported(model):
 
 
 def feature_function(model):
-    """Images in [0, 1] -> the hidden features D scores an image alone from, as one compiled
-    function (cached)."""
+    """(function, pairs): images in [0, 1] and their latent vectors -> the hidden features D scores,
+    as one compiled function (cached); `pairs` says whether D needs the latent vectors (BiGAN)."""
     cached = getattr(model, "_rejection_features", None)
     if cached is not None and cached[0] is model.discriminator:
-        return cached[1]
+        return cached[1:]
     check_supported(model)
-    extractor = model.image_scoring_features()
+    extractor = model.rejection_features()
+    pairs = len(extractor.inputs) == 2
 
     @tf.function(reduce_retracing=True)
-    def features(images):
-        return tf.cast(extractor(images * 2.0 - 1.0, training=False), "float32")  # D sees G's tanh range
+    def features(images, latent):
+        images = images * 2.0 - 1.0  # D sees G's tanh range
+        return tf.cast(extractor([images, latent] if pairs else images, training=False), "float32")
 
-    model._rejection_features = (model.discriminator, features)
-    return features
+    model._rejection_features = (model.discriminator, features, pairs)
+    return features, pairs
 
 
-def features_of(model, images, batch_size=1000):
-    function = feature_function(model)
-    return np.concatenate(
-        [function(tf.constant(images[s : s + batch_size])).numpy() for s in range(0, len(images), batch_size)]
-    )
+def features_of(model, images, latent=None, batch_size=1000):
+    """D's features of `images`; where D scores pairs, of (image, latent) pairs: G's latent vectors
+    for its samples, `model.encode(images)` for real images (the default)."""
+    function, pairs = feature_function(model)
+    if pairs and latent is None:
+        latent = model.encode(images)
+    return np.concatenate([
+        function(tf.constant(images[s : s + batch_size]), tf.constant(latent[s : s + batch_size]) if pairs else None).numpy()
+        for s in range(0, len(images), batch_size)
+    ])
+
+
+def draws(model, count, seed):
+    """`count` plain samples of G drawn with `seed`, and their latent vectors where D scores
+    pairs (else None)."""
+    with sampling_plainly(model):
+        if not feature_function(model)[1]:
+            return model.generate(count, seed=seed), None
+        latent = model._draw_latent(np.random.default_rng(seed), count)
+        return model.generate(latent=latent), latent
 
 
 def nearest_center(points, centers):
@@ -160,10 +177,9 @@ def calibrate(model, real_images, keep, seed=0, strata=20, epochs=20):
     count = len(real_images)
     if count < 1000:
         raise ValueError(f"calibrating needs at least 1,000 real images, got {count}")
-    with sampling_plainly(model):  # calibrate on G's own output
-        fake = model.generate(count, seed=seed)
-        held_out = model.generate(count, seed=seed + 1)
-    features = np.concatenate([features_of(model, real_images), features_of(model, fake)])
+    fake, fake_latent = draws(model, count, seed)  # calibrate on G's own output
+    held_out, held_out_latent = draws(model, count, seed + 1)
+    features = np.concatenate([features_of(model, real_images), features_of(model, fake, fake_latent)])
     targets = np.concatenate([np.ones(count), np.zeros(count)]).astype("float32")
     mean, scale = features.mean(axis=0), features.std(axis=0) + 1e-6
     order = np.random.default_rng(seed).permutation(len(features))
@@ -175,7 +191,7 @@ def calibrate(model, real_images, keep, seed=0, strata=20, epochs=20):
     kernel, bias = (np.asarray(w) for w in head.layers[0].get_weights())
     centers = kmeans((features[:count] - mean) / scale, strata, seed)
     sampler = RejectionSampler(mean, scale, kernel[:, 0], float(bias[0]), centers, np.zeros(strata), float(keep))
-    held_out_features = features_of(model, held_out)
+    held_out_features = features_of(model, held_out, held_out_latent)
     sampler.thresholds = stratum_thresholds(
         sampler.logits(held_out_features), sampler.strata_of(held_out_features), strata, keep)
     return sampler
@@ -205,8 +221,9 @@ class AcceptedStream:
         kept, draws = [self.buffer], 0
         available = len(self.buffer)
         while available < count:
-            images = self.model._sample(self.model._draw_latent(self.rng, self.draw_size), None)
-            accepted = images[self.model.rejection.accepts(features_of(self.model, images))]
+            latent = self.model._draw_latent(self.rng, self.draw_size)
+            images = self.model._sample(latent, None)
+            accepted = images[self.model.rejection.accepts(features_of(self.model, images, latent))]
             kept.append(accepted)
             available += len(accepted)
             draws += self.draw_size
