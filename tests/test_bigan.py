@@ -106,7 +106,6 @@ def test_unary_scores_survive_a_keras_round_trip(tmp_path):
         loaded.discriminator([images, latent]).numpy(), model.discriminator([images, latent]).numpy(), rtol=1e-6)
 
 
-
 def test_one_discriminator_step_trains_all_three_scores(mnist_batch):
     """Each score's Dense(1) head moves in the D step, and only D's weights do."""
     model = tiny_bigan(unary_scores=True)
