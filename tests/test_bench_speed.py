@@ -94,7 +94,7 @@ def test_quick_run_writes_the_full_report(tmp_path):
     # is itself 100-200 MB, depending on the machine, and would swamp the output it is compared with
     assert bench.main(["--quick", "--memory-n", "20000", "--out", str(tmp_path)]) == 0
     report = (tmp_path / "speed.md").read_text()
-    assert "python scripts/bench_speed.py --quick --out" in report
+    assert "python scripts/bench_speed.py --quick --memory-n 20000 --out" in report
     for title in bench.SECTIONS.values():
         assert f"## {title}" in report
     meta = json.loads((tmp_path / "speed.json").read_text())

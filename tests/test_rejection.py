@@ -136,10 +136,16 @@ def test_a_bigan_rejects_by_the_score_of_each_sample_and_its_latent(real_images)
     assert np.abs(with_latent - rejection.features_of(model, images, latent + 1.0)).max() > 1e-3
     np.testing.assert_allclose(rejection.features_of(model, images), rejection.features_of(model, images, model.encode(images)))
     model.calibrate_rejection(real_images, keep=0.5)
-    stream = rejection.AcceptedStream(model, np.random.default_rng(3), draw_size=100)
-    kept = stream.take(30)
-    assert len(kept) == 30
-    np.testing.assert_array_equal(model.generate(30, seed=3, batch_size=100), kept)
+    kept = model.generate(30, seed=3, batch_size=100)
+    drawn_latent = model._draw_latent(np.random.default_rng(3), 100)  # generate's first draw of 100
+    with rejection.sampling_plainly(model):
+        drawn = model.generate(latent=drawn_latent)
+    by_own_latent = model.rejection.accepts(rejection.features_of(model, drawn, drawn_latent))
+    by_encoding = model.rejection.accepts(rejection.features_of(model, drawn))
+    assert 30 <= by_own_latent.sum() < 100 and np.any(by_own_latent != by_encoding)
+    np.testing.assert_array_equal(kept, drawn[by_own_latent][:30])
+    with pytest.raises(ValueError, match="latent must have shape"):
+        rejection.features_of(model, drawn, drawn_latent[:10])
 
 
 @pytest.mark.parametrize("strata", [0, 101, 2.0, True, None])

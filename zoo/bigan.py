@@ -12,8 +12,9 @@ step: |G(E(x)) - x| on real images and (E(G(z)) - z)^2 on latents.
 `unary_scores=True` gives D BigBiGAN's three scores (Donahue and Simonyan, 2019):
 one on the image alone, one on the latent alone and one on the pair, each
 trained with the GAN loss, so G also hears how real its images look by
-themselves, not only whether they fit their latents. R1 then penalises the
-gradient of the three scores' sum.
+themselves, not only whether they fit their latents. The losses average over the
+three (BigBiGAN sums them: here each weighs a third against R1 and the cycle
+terms), and R1 penalises the gradient of the three scores' sum.
 """
 
 import numpy as np
