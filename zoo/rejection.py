@@ -100,21 +100,25 @@ def sampling_plainly(model):
 
 
 def check_supported(model):
-    """ValueError unless `model` is an unconditional image model whose D gives one score, of an
-    image alone or of an image-latent pair, with a final Dense(1), and looks at each image on its own."""
-    reason = None
+    """`model.rejection_features()`; ValueError unless `model` is an unconditional image model whose
+    D gives one score, of an image alone or of an image-latent pair, with a final Dense(1), and
+    looks at each image on its own."""
+    reason, extractor = None, None
     if model.conditional:
         reason = "it is conditional (the sampler has no label input)"
     elif getattr(model, "sample_shape", None) != (28, 28, 1):
         reason = "it does not generate images"
-    elif model.rejection_features() is None:
-        reason = "its discriminator returns more than one logit, or does not end in a Dense(1)"
-    elif len(model.rejection_features().inputs) == 2 and not hasattr(model, "encode"):
-        reason = "its discriminator takes a second input, and only an encoder's (image, latent) pairs are supported"
     elif getattr(model, "minibatch_stddev", False):
         reason = "its discriminator looks at the whole batch (minibatch_stddev), so a sample's score would depend on its batch"
+    else:
+        extractor = model.rejection_features()
+        if extractor is None:
+            reason = "its discriminator returns more than one logit, or does not end in a Dense(1)"
+        elif len(extractor.inputs) == 2 and not hasattr(model, "encode"):
+            reason = "its discriminator takes a second input, and only an encoder's (image, latent) pairs are supported"
     if reason:
         raise ValueError(f"{model.name} cannot use discriminator rejection sampling: {reason}")
+    return extractor
 
 
 def feature_function(model):
@@ -123,8 +127,7 @@ def feature_function(model):
     cached = getattr(model, "_rejection_features", None)
     if cached is not None and cached[0] is model.discriminator:
         return cached[1:]
-    check_supported(model)
-    extractor = model.rejection_features()
+    extractor = check_supported(model)
     pairs = len(extractor.inputs) == 2
 
     @tf.function(reduce_retracing=True)
@@ -180,7 +183,7 @@ def calibrate(model, real_images, keep, seed=0, strata=20, epochs=20):
     (real training images in [0, 1]) against as many of G's samples (drawn with `seed`);
     `strata` k-means clusters of the real images' features; and per cluster the threshold that
     keeps a share `keep` of a second, held-out set of samples (strata=1: one threshold)."""
-    check_supported(model)
+    feature_function(model)  # refuses a model it cannot serve, before any work
     if isinstance(keep, bool) or not isinstance(keep, (int, float)) or not 0.0 < keep < 1.0:
         raise ValueError(f"keep must be a fraction in (0, 1) (the share of draws kept), got {keep!r}")
     if isinstance(strata, bool) or not isinstance(strata, (int, np.integer)) or not 1 <= strata <= MAX_STRATA:
