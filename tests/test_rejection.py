@@ -116,7 +116,7 @@ def test_a_bigan_with_unary_scores_rejects_by_its_image_alone_score(real_images)
     keras.utils.set_random_seed(0)
     model = BiGAN(latent_dim=8, widths=(64,), discriminator_widths=(64,), seed=0, unary_scores=True)
     features = rejection.features_of(model, real_images[:20])
-    image_head = model.discriminator.get_layer("scores").input[0]._keras_history.operation
+    image_head = model.discriminator.get_layer("image_score")
     for latent in (np.zeros((20, 8), "float32"), np.ones((20, 8), "float32")):
         scores = model.discriminator([real_images[:20] * 2.0 - 1.0, latent], training=False).numpy()[:, 0]
         np.testing.assert_allclose(features @ image_head.kernel.numpy()[:, 0] + image_head.bias.numpy()[0], scores, atol=1e-5)

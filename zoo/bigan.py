@@ -36,7 +36,7 @@ def unary_and_joint_logits(image_features, latent, widths, dropout):
     latent_features = leaky_mlp(latent, (widths[-1], widths[-1]), dropout)
     joint = leaky_mlp(layers.Concatenate()([image_features, latent_features]), (widths[-1],), dropout)
     return layers.Concatenate(name="scores")(
-        [layers.Dense(1)(image_features), layers.Dense(1)(latent_features), layers.Dense(1)(joint)])
+        [layers.Dense(1, name="image_score")(image_features), layers.Dense(1)(latent_features), layers.Dense(1)(joint)])
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -158,7 +158,7 @@ class BiGAN(GAN):
         score. Without, D's features of an (image, latent) pair (`GAN.rejection_features`)."""
         if not self.unary_scores:
             return super().rejection_features()
-        image_score = self.discriminator.get_layer("scores").input[0]._keras_history.operation
+        image_score = self.discriminator.get_layer("image_score")
         return keras.Model(self.discriminator.inputs[0], image_score.input)
 
     def encode(self, images, batch_size=1000):
