@@ -2,6 +2,7 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import collections  # noqa: E402
 import importlib.util  # noqa: E402
 import shutil  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -27,6 +28,26 @@ IMAGE_MODELS = [name for name in ALL_MODELS if zoo._registry.get_entry(name).dat
 
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+
+# tests/test_properties.py counts the bad-input cases hypothesis tried, by test; the total is printed
+# at the end of the run. Under pytest-xdist each worker hands its counts to the controller.
+PROPERTY_CASES = collections.Counter()
+
+
+def pytest_sessionfinish(session):
+    if hasattr(session.config, "workeroutput"):  # an xdist worker
+        session.config.workeroutput["property_cases"] = dict(PROPERTY_CASES)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):  # the xdist controller, as each worker finishes
+    PROPERTY_CASES.update(getattr(node, "workeroutput", {}).get("property_cases", {}))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if PROPERTY_CASES:
+        per_test = ", ".join(f"{name} {n}" for name, n in sorted(PROPERTY_CASES.items()))
+        terminalreporter.write_line(f"hypothesis bad-input cases tried: {sum(PROPERTY_CASES.values())} ({per_test})")
 
 
 @pytest.fixture(autouse=True)

@@ -119,3 +119,22 @@ def test_one_discriminator_step_trains_all_three_scores(mnist_batch):
         assert np.abs(head.kernel.numpy() - kernel).max() > 1e-5
     for weight, old in zip(model.generator_variables, generator_before):
         np.testing.assert_array_equal(weight.numpy(), old)
+
+
+def test_generator_filters_make_only_the_generator_convolutional(tmp_path, mnist_batch):
+    small = {"latent_dim": 8, "widths": (32,), "discriminator_widths": (32,), "seed": 0}
+    mlp, conv_g = BiGAN(**small), BiGAN(generator_filters=8, **small)
+    kinds = lambda network: {type(layer).__name__ for layer in network.layers}  # noqa: E731
+    assert "Conv2DTranspose" in kinds(conv_g.generator) and "Conv2DTranspose" not in kinds(mlp.generator)
+    for name in ("encoder", "discriminator"):  # fully connected in both
+        assert getattr(conv_g, name).count_params() == getattr(mlp, name).count_params()
+        assert "Conv2D" not in kinds(getattr(conv_g, name))
+    # and the other way round: convolutional E and D, fully connected G
+    conv_ed = BiGAN(filters=8, generator_filters=0, **small)
+    assert "Conv2DTranspose" not in kinds(conv_ed.generator) and "Conv2D" in kinds(conv_ed.encoder)
+    conv_g.compile()
+    conv_g.fit(mnist_batch[0][:32], batch_size=16, epochs=1, verbose=0)
+    conv_g.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
+    assert loaded.get_config()["generator_filters"] == 8
+    np.testing.assert_array_equal(loaded.generate(3, seed=1), conv_g.generate(3, seed=1))

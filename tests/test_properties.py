@@ -9,7 +9,6 @@ blow-up or a TensorFlow error. The number of cases tried is printed at the end o
 the pytest run ("hypothesis bad-input cases tried: ...").
 """
 
-import collections
 import io
 import os
 import time
@@ -23,12 +22,11 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import zoo
-from conftest import IMAGE_MODELS
+from conftest import IMAGE_MODELS, PROPERTY_CASES
 from zoo._registry import get_entry
 from zoo.cli import COMMANDS, main
 
 QUICK_S = 15.0  # "never a hang": each refusal is immediate; generous for a loaded 2-core CPU
-CASES = collections.Counter()  # test name -> cases tried
 
 
 def examples(n):
@@ -45,24 +43,7 @@ def examples(n):
 
 def count_case():
     test = os.environ.get("PYTEST_CURRENT_TEST", "?").split("::")[-1].split(" ")[0].split("[")[0]
-    CASES[test] += 1
-
-
-class _CaseSummary:
-    """Registered once by the module fixture: prints the case counts in pytest's summary."""
-
-    def pytest_terminal_summary(self, terminalreporter):
-        if CASES:
-            per_test = ", ".join(f"{name} {n}" for name, n in sorted(CASES.items()))
-            terminalreporter.write_line(f"hypothesis bad-input cases tried: {sum(CASES.values())} ({per_test})")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def case_summary(request):
-    manager = request.config.pluginmanager
-    if manager.get_plugin("zoo-property-cases") is None:
-        manager.register(_CaseSummary(), name="zoo-property-cases")
-    yield
+    PROPERTY_CASES[test] += 1
 
 
 def refused(call, errors=(ValueError, TypeError)):

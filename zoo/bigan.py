@@ -46,7 +46,7 @@ class BiGAN(GAN):
     network_names = ("generator", "encoder", "discriminator")
 
     def __init__(self, widths=(512, 512), discriminator_widths=(1024, 512), dropout=0.2, filters=0, cycle_weight=0.0,
-                 latent_cycle_weight=0.0, unary_scores=False, **kwargs):
+                 latent_cycle_weight=0.0, unary_scores=False, generator_filters=None, **kwargs):
         super().__init__(**kwargs)
         for name, weight in (("cycle_weight", cycle_weight), ("latent_cycle_weight", latent_cycle_weight)):
             if not weight >= 0:
@@ -57,6 +57,7 @@ class BiGAN(GAN):
         self.discriminator_widths = tuple(discriminator_widths)
         self.dropout = dropout
         self.filters = filters  # 0: fully connected networks; > 0: DCGAN-style convolutions this wide
+        self.generator_filters = generator_filters  # G's alone (None: `filters`; 0: fully connected)
         self.cycle_weight = cycle_weight
         self.latent_cycle_weight = latent_cycle_weight
         if not isinstance(unary_scores, bool):
@@ -64,8 +65,9 @@ class BiGAN(GAN):
         self.unary_scores = unary_scores
 
         latent = keras.Input((self.latent_dim,), name="latent")
-        if filters:
-            image = conv_image_head(latent, filters, 4)
+        g_filters = filters if generator_filters is None else generator_filters
+        if g_filters:
+            image = conv_image_head(latent, g_filters, 4)
         else:
             image = mlp_image_head(latent, self.widths)
         self.generator = keras.Model(latent, image, name="generator")
@@ -105,6 +107,7 @@ class BiGAN(GAN):
             "discriminator_widths": list(self.discriminator_widths),
             "dropout": self.dropout,
             "filters": self.filters,
+            "generator_filters": self.generator_filters,
             "cycle_weight": self.cycle_weight,
             "latent_cycle_weight": self.latent_cycle_weight,
             "unary_scores": self.unary_scores,
