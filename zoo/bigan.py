@@ -57,6 +57,9 @@ class BiGAN(GAN):
         self.discriminator_widths = tuple(discriminator_widths)
         self.dropout = dropout
         self.filters = filters  # 0: fully connected networks; > 0: DCGAN-style convolutions this wide
+        if generator_filters is not None and (
+                isinstance(generator_filters, bool) or not isinstance(generator_filters, int) or generator_filters < 0):
+            raise ValueError(f"generator_filters must be None (as `filters`) or an int >= 0, got {generator_filters!r}")
         self.generator_filters = generator_filters  # G's alone (None: `filters`; 0: fully connected)
         self.cycle_weight = cycle_weight
         self.latent_cycle_weight = latent_cycle_weight
@@ -178,8 +181,8 @@ class BiGAN(GAN):
 @register_model(recipe={"epochs": 30, "batch_size": 64, "rejection_keep": 0.4})
 def bigan_mnist(**overrides):
     """BiGAN (adversarially learned inference) on MNIST, with an encoder, R1 and the image cycle term."""
-    # A convolutional G (32 filters) beside the fully connected E and joint D: its latent space
-    # separates the digits better, which is what the encoder's linear probe reads.
+    # A convolutional G (32 filters) beside the fully connected E and joint D: better images and an
+    # encoder whose linear probe clears 0.90 (the fully connected G's: 0.886; README).
     return BiGAN(**{
         "latent_dim": 64, "ema_decay": 0.999, "generator_filters": 32, "temperature": 1.0, "r1_penalty": 5.0,
         "cycle_weight": 1.0, **overrides})
