@@ -19,8 +19,8 @@ instead of one threshold, `lsgan-mnist` at keep 0.7: label KL 0.022 -> 0.010, FC
 (score 9.37 -> 9.39).
 
 BiGAN's D scores (image, latent) pairs: there the sampler is fit on D's features of real pairs
-(x, E(x)) against G's (G(z), z), and each draw is judged with the latent it came from (`bigan-mnist`,
-keep 0.6: FCD 6.55 -> 4.38, score 8.36 -> 8.65, precision 0.634 -> 0.685). A
+(x, E(x)) against G's (G(z), z), and each draw is judged with the latent it came from (the earlier,
+fully connected `bigan-mnist`, keep 0.6: FCD 6.55 -> 4.38, score 8.36 -> 8.65, precision 0.634 -> 0.685). A
 `BiGAN(unary_scores=True)` is judged by its image-alone score instead, the latent playing no part.
 
 The fitted head is data of the weights, not of the recipe: `GAN.save_own_variables` stores it
