@@ -140,7 +140,8 @@ def test_generator_filters_make_only_the_generator_convolutional(tmp_path, mnist
     np.testing.assert_array_equal(loaded.generate(3, seed=1), conv_g.generate(3, seed=1))
 
 
+@pytest.mark.parametrize("name", ["filters", "generator_filters"])
 @pytest.mark.parametrize("bad", [-1, 2.5, True, "32"])
-def test_bad_generator_filters_are_refused(bad):
-    with pytest.raises(ValueError, match="generator_filters"):
-        BiGAN(generator_filters=bad)
+def test_bad_filters_are_refused(name, bad):
+    with pytest.raises(ValueError, match=name):
+        BiGAN(**{name: bad})

@@ -2,6 +2,7 @@
 
 import keras
 import numpy as np
+import pytest
 
 from conftest import assert_minibatch_stddev_model_trains_and_round_trips
 from zoo._base import MinibatchStddev
@@ -33,3 +34,14 @@ def test_generator_filters_widen_only_the_generator_and_round_trip(tmp_path):
     loaded = keras.saving.load_model(tmp_path / "wide.keras", safe_mode=True)
     assert loaded.get_config()["generator_filters"] == 64
     np.testing.assert_array_equal(loaded.generate(3, seed=1), wide.generate(3, seed=1))
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [{"filters": 0}, {"filters": 2.5}, {"kernel_size": 0}, {"dense_units": -1}, {"dense_units": True},
+     {"generator_filters": 0}, {"generator_filters": "64"}],
+)
+def test_bad_widths_are_refused_by_name(arguments):
+    (name,) = arguments
+    with pytest.raises(ValueError, match=name):
+        DCGAN(**arguments)

@@ -40,6 +40,23 @@ def test_the_sampler_tells_real_images_from_an_untrained_generator(calibrated):
     assert abs(kept_share - 0.5) < 0.08  # the threshold keeps the share it was set to on new draws
 
 
+def test_an_image_passes_when_its_score_reaches_its_strata_threshold(calibrated):
+    test_images, _ = zoo.data.load_arrays("mnist", "test")
+    with rejection.sampling_plainly(calibrated):
+        draws = calibrated.generate(500, seed=11)
+    images = np.concatenate([test_images[:500, :, :, None].astype("float32") / 255.0, draws])
+    features = rejection.features_of(calibrated, images)  # real digits fall in many strata
+    # a threshold of its own for each stratum, spread over the scores
+    strata = len(calibrated.rejection.thresholds)
+    spread = np.quantile(calibrated.rejection.logits(features), np.linspace(0.1, 0.9, strata))
+    sampler = dataclasses.replace(calibrated.rejection, thresholds=np.random.default_rng(0).permutation(spread))
+    strata_of = sampler.strata_of(features)
+    assert len(set(strata_of.tolist())) > 1
+    expected = sampler.logits(features) >= sampler.thresholds[strata_of]
+    assert 0.2 < expected.mean() < 0.8  # both outcomes occur
+    np.testing.assert_array_equal(sampler.accepts(features), expected)
+
+
 def test_generate_returns_only_kept_draws_whatever_the_batch_size(calibrated):
     images = calibrated.generate(300, seed=3)
     assert images.shape == (300, 28, 28, 1)

@@ -128,6 +128,13 @@ def check_positive_int(name, value):
     return int(value)
 
 
+def check_nonnegative_int(name, value):
+    """Return `value` as an int if it is an integer >= 0 (not a bool), else raise ValueError."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"{name} must be an int >= 0, got {value!r}")
+    return int(value)
+
+
 def replicas_in_sync():
     """How many replicas the current `tf.distribute` strategy trains on (1 without one)."""
     return tf.distribute.get_strategy().num_replicas_in_sync

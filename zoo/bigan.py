@@ -22,7 +22,7 @@ import keras
 import tensorflow as tf
 from keras import layers, ops
 
-from zoo._base import GAN, IMAGE_SHAPE, batch_norm, check_images, check_positive_int
+from zoo._base import GAN, IMAGE_SHAPE, batch_norm, check_images, check_nonnegative_int, check_positive_int
 from zoo._registry import register_model
 from zoo.dcgan import conv_features, conv_image_head
 from zoo.gan import leaky_mlp, mlp_image_head, mlp_logit_head
@@ -56,11 +56,10 @@ class BiGAN(GAN):
         self.widths = tuple(widths)
         self.discriminator_widths = tuple(discriminator_widths)
         self.dropout = dropout
-        self.filters = filters  # 0: fully connected networks; > 0: DCGAN-style convolutions this wide
-        if generator_filters is not None and (
-                isinstance(generator_filters, bool) or not isinstance(generator_filters, int) or generator_filters < 0):
-            raise ValueError(f"generator_filters must be None (as `filters`) or an int >= 0, got {generator_filters!r}")
-        self.generator_filters = generator_filters  # G's alone (None: `filters`; 0: fully connected)
+        self.filters = check_nonnegative_int("filters", filters)  # 0: fully connected; > 0: DCGAN-style convolutions
+        # G's alone (None: as `filters`; 0: fully connected)
+        self.generator_filters = None if generator_filters is None else check_nonnegative_int(
+            "generator_filters", generator_filters)
         self.cycle_weight = cycle_weight
         self.latent_cycle_weight = latent_cycle_weight
         if not isinstance(unary_scores, bool):

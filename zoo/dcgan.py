@@ -10,7 +10,7 @@ both halves.
 import keras
 from keras import layers
 
-from zoo._base import GAN, IMAGE_SHAPE, MinibatchStddev, batch_norm
+from zoo._base import GAN, IMAGE_SHAPE, MinibatchStddev, batch_norm, check_nonnegative_int, check_positive_int
 from zoo._registry import register_model
 
 
@@ -50,11 +50,12 @@ class DCGAN(GAN):
     def __init__(self, filters=32, kernel_size=4, dense_units=0, minibatch_stddev=False, generator_filters=None,
                  **kwargs):
         super().__init__(**kwargs)
-        self.filters = filters
-        self.kernel_size = kernel_size
-        self.dense_units = dense_units
+        self.filters = check_positive_int("filters", filters)
+        self.kernel_size = check_positive_int("kernel_size", kernel_size)
+        self.dense_units = check_nonnegative_int("dense_units", dense_units)
         self.minibatch_stddev = minibatch_stddev
-        self.generator_filters = generator_filters
+        self.generator_filters = None if generator_filters is None else check_positive_int(
+            "generator_filters", generator_filters)
 
         latent = keras.Input((self.latent_dim,), name="latent")
         head = conv_image_head(latent, generator_filters or filters, kernel_size)

@@ -59,13 +59,17 @@ class RejectionSampler:
         return (np.asarray(features) - self.mean) / self.scale
 
     def logits(self, features):
-        return self.standardize(features) @ self.kernel + self.bias
+        return self._score(self.standardize(features))
 
     def strata_of(self, features):
         return nearest_center(self.standardize(features), self.centers)
 
     def accepts(self, features):
-        return self.logits(features) >= self.thresholds[self.strata_of(features)]
+        standardized = self.standardize(features)  # once for the score and the stratum
+        return self._score(standardized) >= self.thresholds[nearest_center(standardized, self.centers)]
+
+    def _score(self, standardized):
+        return standardized @ self.kernel + self.bias
 
     def to_store(self):
         # scalars as float64, so that `keep` reads back as the number it was set to
