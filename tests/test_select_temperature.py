@@ -20,3 +20,21 @@ def test_picks_the_temperature_of_least_distance(tmp_path, monkeypatch):
     precision, recall = [float(r[3]) for r in rows], [float(r[4]) for r in rows]
     assert precision[0] > precision[2] and recall[0] < recall[2]
     assert (tmp_path / "gan-mnist.png").stat().st_size > 10_000
+
+
+def test_a_rejection_sampler_is_fit_again_at_each_temperature(tmp_path, monkeypatch):
+    script = load_script("select_temperature")
+    monkeypatch.setattr(script, "TEMPERATURES", (0.5, 2.0))
+    monkeypatch.setattr("zoo.rejection.RELEASE_IMAGES", 1000)
+    fits = []
+
+    def recorded(model, dataset, keep):
+        fits.append((model.temperature, dataset, keep))
+        return calibrate_for_release(model, dataset, keep)
+
+    calibrate_for_release = script.calibrate_for_release
+    monkeypatch.setattr(script, "calibrate_for_release", recorded)
+    script.main(["dcgan-mnist", "gan-mnist", "-n", "300", "--out", str(tmp_path)])
+    assert fits == [(0.5, "mnist", 0.8), (2.0, "mnist", 0.8)]  # dcgan-mnist's recipe keeps 0.8; gan-mnist has none
+    table = (tmp_path / "temperature.md").read_text()
+    assert table.count("sampler fit again") == 1
