@@ -145,3 +145,22 @@ def test_generator_filters_make_only_the_generator_convolutional(tmp_path, mnist
 def test_bad_filters_are_refused(name, bad):
     with pytest.raises(ValueError, match=name):
         BiGAN(**{name: bad})
+
+
+def test_refined_latents_are_the_encodings_of_the_priors_images(tmp_path):
+    model = tiny_bigan(refine_latents=True)
+    prior = np.random.default_rng(5).standard_normal((1500, 8), dtype="float32")  # generate's draw, seed 5
+    expected = model.generate(latent=model.encode(model.generate(latent=prior)))  # explicit latents: as given
+    images = model.generate(1500, seed=5)
+    np.testing.assert_allclose(images, expected, atol=1e-5)
+    assert np.abs(images - model.generate(latent=prior)).max() > 0.1  # the refinement changes the images
+    model.save(tmp_path / "refined.keras")
+    loaded = keras.saving.load_model(tmp_path / "refined.keras", safe_mode=True)
+    assert loaded.get_config()["refine_latents"] is True
+    np.testing.assert_array_equal(loaded.generate(20, seed=2), model.generate(20, seed=2))
+
+
+@pytest.mark.parametrize("bad", [1, "yes", None])
+def test_a_refine_latents_flag_that_is_not_a_bool_is_refused(bad):
+    with pytest.raises(ValueError, match="refine_latents"):
+        BiGAN(refine_latents=bad)

@@ -142,11 +142,13 @@ def test_a_bigan_with_unary_scores_rejects_by_its_image_alone_score(real_images)
     assert model.rejection.accepts(rejection.features_of(model, images)).all()
 
 
-def test_a_bigan_rejects_by_the_score_of_each_sample_and_its_latent(real_images):
+@pytest.mark.parametrize("refine_latents", [False, True])
+def test_a_bigan_rejects_by_the_score_of_each_sample_and_its_latent(real_images, refine_latents):
     """BiGAN's D scores (image, latent) pairs: the sampler is fit on real pairs (x, E(x)) against
-    G's (G(z), z), and a draw's features depend on the latent it was drawn from."""
+    G's (G(z), z), and a draw's features depend on the latent it was drawn from (with
+    `refine_latents`, the refined one: `_draw_latent` returns it)."""
     keras.utils.set_random_seed(0)
-    model = BiGAN(latent_dim=8, widths=(64,), discriminator_widths=(64,), seed=0)
+    model = BiGAN(latent_dim=8, widths=(64,), discriminator_widths=(64,), seed=0, refine_latents=refine_latents)
     latent = np.random.default_rng(0).standard_normal((20, 8)).astype("float32")
     images = model.generate(latent=latent)
     with_latent = rejection.features_of(model, images, latent)

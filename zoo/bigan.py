@@ -15,6 +15,12 @@ trained with the GAN loss, so G also hears how real its images look by
 themselves, not only whether they fit their latents. The losses average over the
 three (BigBiGAN sums them: here each weighs a third against R1 and the cycle
 terms), and R1 penalises the gradient of the three scores' sum.
+
+`refine_latents=True` samples from the encoder's codes of G's own images: `generate` draws z
+from the prior (at `temperature`) and returns G(E(G(z))). E carries each draw to where it puts
+real digits' codes, and G renders those as it learned to reconstruct real images (the cycle
+term): on `bigan-mnist` at epoch 40, without rejection, FCD 5.79 -> 2.72 and score 8.44 -> 8.82.
+Explicit `latent=` is used as given; rejection sampling judges each image with its refined latent.
 """
 
 import numpy as np
@@ -46,7 +52,7 @@ class BiGAN(GAN):
     network_names = ("generator", "encoder", "discriminator")
 
     def __init__(self, widths=(512, 512), discriminator_widths=(1024, 512), dropout=0.2, filters=0, cycle_weight=0.0,
-                 latent_cycle_weight=0.0, unary_scores=False, generator_filters=None, **kwargs):
+                 latent_cycle_weight=0.0, unary_scores=False, generator_filters=None, refine_latents=False, **kwargs):
         super().__init__(**kwargs)
         for name, weight in (("cycle_weight", cycle_weight), ("latent_cycle_weight", latent_cycle_weight)):
             if not weight >= 0:
@@ -65,6 +71,9 @@ class BiGAN(GAN):
         if not isinstance(unary_scores, bool):
             raise ValueError(f"unary_scores must be True or False, got {unary_scores!r}")
         self.unary_scores = unary_scores
+        if not isinstance(refine_latents, bool):
+            raise ValueError(f"refine_latents must be True or False, got {refine_latents!r}")
+        self.refine_latents = refine_latents
 
         latent = keras.Input((self.latent_dim,), name="latent")
         g_filters = filters if generator_filters is None else generator_filters
@@ -96,6 +105,7 @@ class BiGAN(GAN):
         self.track_generator_average()
         self.cycle_loss_tracker = keras.metrics.Mean(name="cycle_loss")
         self._encode_fn = None
+        self._refine_fn = None
 
     @property
     def metrics(self):
@@ -113,6 +123,7 @@ class BiGAN(GAN):
             "cycle_weight": self.cycle_weight,
             "latent_cycle_weight": self.latent_cycle_weight,
             "unary_scores": self.unary_scores,
+            "refine_latents": self.refine_latents,
         }
 
     @property
@@ -166,6 +177,17 @@ class BiGAN(GAN):
         image_score = self.discriminator.get_layer("image_score")
         return keras.Model(self.discriminator.inputs[0], image_score.input)
 
+    def _draw_latent(self, rng, count):
+        """The prior's draws (`GAN._draw_latent`), with `refine_latents` passed once through G and E."""
+        latent = super()._draw_latent(rng, count)
+        if not self.refine_latents or count == 0:
+            return latent
+        if self._refine_fn is None:
+            self._refine_fn = tf.function(lambda z: tf.cast(
+                self.encoder(self.sampling_generator(z, training=False), training=False), "float32"))
+        return np.concatenate(
+            [self._refine_fn(tf.constant(latent[i : i + 1000])).numpy() for i in range(0, count, 1000)])
+
     def encode(self, images, batch_size=1000):
         """Latent vectors (N, latent_dim) of images (N, 28, 28[, 1]) in [0, 1]."""
         images = check_images(images)
@@ -177,11 +199,12 @@ class BiGAN(GAN):
         )
 
 
-@register_model(recipe={"epochs": 30, "batch_size": 64, "rejection_keep": 0.4})
+@register_model(recipe={"epochs": 70, "batch_size": 64, "rejection_keep": 0.35})
 def bigan_mnist(**overrides):
     """BiGAN (adversarially learned inference) on MNIST, with an encoder, R1 and the image cycle term."""
     # A convolutional G (32 filters) beside the fully connected E and joint D: better images and an
-    # encoder whose linear probe clears 0.90 (the fully connected G's: 0.886; README).
+    # encoder whose linear probe clears 0.90 (the fully connected G's: 0.886). Latents refined
+    # through E: score and precision up at epochs 40 and 50, with and without rejection (README).
     return BiGAN(**{
         "latent_dim": 64, "ema_decay": 0.999, "generator_filters": 32, "temperature": 1.0, "r1_penalty": 5.0,
-        "cycle_weight": 1.0, **overrides})
+        "cycle_weight": 1.0, "refine_latents": True, **overrides})

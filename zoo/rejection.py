@@ -22,6 +22,7 @@ BiGAN's D scores (image, latent) pairs: there the sampler is fit on D's features
 (x, E(x)) against G's (G(z), z), and each draw is judged with the latent it came from (the earlier,
 fully connected `bigan-mnist`, keep 0.6: FCD 6.55 -> 4.38, score 8.36 -> 8.65, precision 0.634 -> 0.685). A
 `BiGAN(unary_scores=True)` is judged by its image-alone score instead, the latent playing no part.
+With `refine_latents`, a draw's latent is its refined one, E(G(z)), in calibration and sampling alike.
 
 The fitted head is data of the weights, not of the recipe: `GAN.save_own_variables` stores it
 with the networks, in `.weights.h5` and `.keras` files alike.
