@@ -105,7 +105,6 @@ class BiGAN(GAN):
         self.track_generator_average()
         self.cycle_loss_tracker = keras.metrics.Mean(name="cycle_loss")
         self._encode_fn = None
-        self._refine_fn = None
 
     @property
     def metrics(self):
@@ -182,11 +181,7 @@ class BiGAN(GAN):
         latent = super()._draw_latent(rng, count)
         if not self.refine_latents or count == 0:
             return latent
-        if self._refine_fn is None:
-            self._refine_fn = tf.function(lambda z: tf.cast(
-                self.encoder(self.sampling_generator(z, training=False), training=False), "float32"))
-        return np.concatenate(
-            [self._refine_fn(tf.constant(latent[i : i + 1000])).numpy() for i in range(0, count, 1000)])
+        return self.encode(self.generate(latent=latent))  # explicit latents: no rejection, no recursion
 
     def encode(self, images, batch_size=1000):
         """Latent vectors (N, latent_dim) of images (N, 28, 28[, 1]) in [0, 1]."""
