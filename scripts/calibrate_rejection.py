@@ -12,7 +12,7 @@ from pathlib import Path
 
 import zoo
 from zoo._registry import get_entry, sha256, verified_file
-from zoo.rejection import calibrate_for_release
+from zoo.rejection import calibrate_for_release, release_strata
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,10 +42,12 @@ def main(argv=None):
     weights = verified_file(weights_dir / meta["file"], meta["sha256"], meta_path.name)
     model = entry.build()
     model.load_weights(weights)
-    sampler = calibrate_for_release(model, entry.dataset, keep)
+    sampler = calibrate_for_release(model, entry.dataset, keep, release_strata(entry.recipe))
     model.save_weights(weights)
     meta["sha256"] = sha256(weights)
     meta["recipe"]["rejection_keep"] = keep
+    if "rejection_strata" in entry.recipe:
+        meta["recipe"]["rejection_strata"] = entry.recipe["rejection_strata"]
     meta["config"] = model.get_config()  # the registry's, which the sampler was fit at (its temperature)
     meta["metrics"] = {}  # measured again by `zoo bench --write-metadata`
     meta_path.write_text(json.dumps(meta, indent=2) + "\n")

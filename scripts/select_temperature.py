@@ -24,7 +24,7 @@ import zoo
 from zoo.evaluator import load_evaluator
 from zoo._registry import get_entry
 from zoo.metrics import _kth_neighbour_radii, dataset_of, frechet_distance, generate_for_scoring, precision_recall, real_images
-from zoo.rejection import calibrate_for_release
+from zoo.rejection import RELEASE_STRATA, calibrate_for_release, release_strata
 
 TEMPERATURES = (0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5)
 
@@ -45,13 +45,13 @@ class Selection:
         return {"distance": distance, "precision": precision, "recall": recall}
 
 
-def scan(model, selection, n, temperatures=None, keep=None):
+def scan(model, selection, n, temperatures=None, keep=None, strata=RELEASE_STRATA):
     """One row per temperature; with `keep`, the rejection sampler is refit at each."""
     rows = []
     for temperature in temperatures or TEMPERATURES:
         model.temperature = temperature
         if keep:
-            calibrate_for_release(model, dataset_of(model), keep)
+            calibrate_for_release(model, dataset_of(model), keep, strata)
         images, _ = generate_for_scoring(model, n, seed=1)
         rows.append({"temperature": temperature, **selection.score(images)})
         print(f"{model.name} T={temperature:.1f}: " + ", ".join(f"{k} {v:.3f}" for k, v in rows[-1].items() if k != "temperature"), flush=True)
@@ -96,8 +96,9 @@ def main(argv=None):
         model = zoo.load(name, compile=False)
         dataset = dataset_of(model)
         selection = selections.get(dataset) or selections.setdefault(dataset, Selection(dataset, args.n))
-        keep = get_entry(name).recipe.get("rejection_keep")
-        rows = scan(model, selection, args.n, keep=keep)
+        recipe = get_entry(name).recipe
+        keep = recipe.get("rejection_keep")
+        rows = scan(model, selection, args.n, keep=keep, strata=release_strata(recipe))
         best = min(rows, key=lambda r: r["distance"])["temperature"]
         save_figure(name, rows, best, out / f"{name}.png")
         lines += [f"### {name}: {best:.1f}", ""]

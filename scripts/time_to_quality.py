@@ -24,15 +24,15 @@ import zoo
 from zoo.cli import positive_int
 from zoo._registry import get_entry
 from zoo.metrics import bar_references, evaluate, quality_bar_misses
-from zoo.rejection import calibrate_for_release
+from zoo.rejection import RELEASE_STRATA, calibrate_for_release, release_strata
 from zoo.training import CHECKPOINT, AfterEachCheckpoint, _atomic_write_text, load_state, train
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def score_epoch(model, epoch, train_seconds, references, n, rejection_keep=None):
+def score_epoch(model, epoch, train_seconds, references, n, rejection_keep=None, rejection_strata=RELEASE_STRATA):
     if rejection_keep:  # the recipe samples with rejection: fit it to this epoch's networks
-        calibrate_for_release(model, "mnist", rejection_keep)
+        calibrate_for_release(model, "mnist", rejection_keep, rejection_strata)
     try:
         metrics = evaluate(model, n=n, seed=0)
     finally:
@@ -54,15 +54,16 @@ class QualityBar:
     """Scores checkpoints against the bar, appends each result to the record file and stops
     training once the bar is cleared (`callback` runs it after each epoch's checkpoint)."""
 
-    def __init__(self, out_dir, record, record_path, n, score_from=1, rejection_keep=None):
+    def __init__(self, out_dir, record, record_path, n, score_from=1, rejection_keep=None, rejection_strata=RELEASE_STRATA):
         self.record, self.record_path, self.n, self.score_from = record, record_path, n, score_from
-        self.rejection_keep = rejection_keep
+        self.rejection_keep, self.rejection_strata = rejection_keep, rejection_strata
         self.callback = AfterEachCheckpoint(out_dir, self.after_epoch)
 
     def score(self, model, state):
         """Scores `model` (the checkpoint `state` describes) and appends the result to the record."""
         result = score_epoch(
-            model, state["epochs_done"], state["train_seconds"], self.record["references"], self.n, self.rejection_keep
+            model, state["epochs_done"], state["train_seconds"], self.record["references"], self.n, self.rejection_keep,
+            self.rejection_strata,
         )
         self.record["epochs"].append(result)
         _atomic_write_text(self.record_path, json.dumps(self.record, indent=1) + "\n")
@@ -96,7 +97,8 @@ def main(argv=None):
     record = json.loads(record_path.read_text()) if record_path.is_file() else {"epochs": []}
     if "references" not in record:
         record["references"] = bar_references(args.n)
-    scorer = QualityBar(out, record, record_path, args.n, args.score_from, get_entry(args.name).recipe.get("rejection_keep"))
+    recipe = get_entry(args.name).recipe
+    scorer = QualityBar(out, record, record_path, args.n, args.score_from, recipe.get("rejection_keep"), release_strata(recipe))
 
     state = load_state(out)
     done = state["epochs_done"] if state and (out / CHECKPOINT).is_file() else 0

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import zoo
 from zoo._registry import get_entry, sha256
-from zoo.rejection import calibrate_for_release
+from zoo.rejection import calibrate_for_release, release_strata
 from zoo.training import train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,7 +28,7 @@ def export(model, state, name, command, weights_dir):
     clean.set_weights(model.get_weights())
     keep = entry.recipe.get("rejection_keep")
     if keep:  # rejection sampling is fit to the final networks, so it is part of the export
-        calibrate_for_release(clean, entry.dataset, keep)
+        calibrate_for_release(clean, entry.dataset, keep, release_strata(entry.recipe))
     clean.save_weights(weights)
     meta_path = weights_dir / f"{name}.json"
     import keras
@@ -50,6 +50,7 @@ def export(model, state, name, command, weights_dir):
             "final_losses": {k: round(v[-1], 4) for k, v in state["history"].items()},
             "machine": "2-core CPU",
             **({"rejection_keep": keep} if keep else {}),
+            **({"rejection_strata": entry.recipe["rejection_strata"]} if keep and "rejection_strata" in entry.recipe else {}),
         },
         "keras_version": keras.__version__,
         "tensorflow_version": tf.__version__,

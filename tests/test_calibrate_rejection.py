@@ -22,6 +22,18 @@ def test_recalibrates_the_weights_and_rewrites_their_metadata(tmp_path, monkeypa
     assert meta["config"] == _registry.get_entry("dcgan-mnist").build().get_config()
     monkeypatch.setenv(_registry.WEIGHTS_ENV, str(tmp_path))
     assert zoo.load("dcgan-mnist").rejection.keep == 0.5
+    assert "rejection_strata" not in meta["recipe"]
+
+
+def test_recalibrates_in_the_strata_the_recipe_names(tmp_path, monkeypatch):
+    copy_shipped_weights(tmp_path, "dcgan-mnist")
+    monkeypatch.setattr(rejection, "RELEASE_IMAGES", 1000)
+    monkeypatch.setitem(_registry.get_entry("dcgan-mnist").recipe, "rejection_strata", 3)
+    load_script("calibrate_rejection").main(["dcgan-mnist", "--weights-dir", str(tmp_path)])
+    meta = json.loads((tmp_path / "dcgan-mnist.json").read_text())
+    assert meta["recipe"]["rejection_strata"] == 3 and meta["recipe"]["rejection_keep"] == 0.8
+    monkeypatch.setenv(_registry.WEIGHTS_ENV, str(tmp_path))
+    assert len(zoo.load("dcgan-mnist").rejection.thresholds) == 3
 
 
 def test_a_model_without_a_recipe_keep_needs_one(tmp_path):

@@ -135,9 +135,11 @@ def test_metadata_is_true(name):
     assert meta["recipe"]["epochs"] > 0 and meta["recipe"]["wall_time_minutes"] > 0
     # a rejection sampler ships exactly where the recipe says, calibrated for the share it says
     assert (model.rejection.keep if model.rejection else None) == meta["recipe"].get("rejection_keep")
-    assert meta["recipe"].get("rejection_keep") == get_entry(name).recipe.get("rejection_keep")
-    if model.rejection:  # with as many strata as calibrate_for_release, which the recipe runs
-        assert len(model.rejection.thresholds) == len(model.rejection.centers) == rejection.RELEASE_STRATA
+    recipe = get_entry(name).recipe
+    assert meta["recipe"].get("rejection_keep") == recipe.get("rejection_keep")
+    assert meta["recipe"].get("rejection_strata") == recipe.get("rejection_strata")
+    if model.rejection:  # with as many strata as the recipe's calibrate_for_release
+        assert len(model.rejection.thresholds) == len(model.rejection.centers) == rejection.release_strata(recipe)
     assert weights.stat().st_size < 20 * 2**20, "weights files stay small"
 
 

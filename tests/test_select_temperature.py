@@ -2,6 +2,7 @@
 
 import re
 from conftest import load_script
+from zoo._registry import get_entry
 
 
 def test_picks_the_temperature_of_least_distance(tmp_path, monkeypatch):
@@ -28,13 +29,15 @@ def test_a_rejection_sampler_is_fit_again_at_each_temperature(tmp_path, monkeypa
     monkeypatch.setattr("zoo.rejection.RELEASE_IMAGES", 1000)
     fits = []
 
-    def recorded(model, dataset, keep):
-        fits.append((model.temperature, dataset, keep))
-        return calibrate_for_release(model, dataset, keep)
+    def recorded(model, dataset, keep, strata):
+        fits.append((model.temperature, dataset, keep, strata))
+        return calibrate_for_release(model, dataset, keep, strata)
 
     calibrate_for_release = script.calibrate_for_release
     monkeypatch.setattr(script, "calibrate_for_release", recorded)
+    monkeypatch.setitem(get_entry("dcgan-mnist").recipe, "rejection_strata", 5)
     script.main(["dcgan-mnist", "gan-mnist", "-n", "300", "--out", str(tmp_path)])
-    assert fits == [(0.5, "mnist", 0.8), (2.0, "mnist", 0.8)]  # dcgan-mnist's recipe keeps 0.8; gan-mnist has none
+    # dcgan-mnist's recipe keeps 0.8 (in the strata its recipe names); gan-mnist has no sampler
+    assert fits == [(0.5, "mnist", 0.8, 5), (2.0, "mnist", 0.8, 5)]
     table = (tmp_path / "temperature.md").read_text()
     assert table.count("sampler fit again") == 1

@@ -24,3 +24,15 @@ def test_export_calibrates_where_the_recipe_says_and_records_it(tmp_path, monkey
         assert (loaded.rejection.keep if loaded.rejection else None) == keep
         if keep:
             assert len(loaded.rejection.thresholds) == rejection.RELEASE_STRATA
+            assert "rejection_strata" not in meta["recipe"]
+
+
+def test_export_fits_as_many_strata_as_the_recipe_names(tmp_path, monkeypatch):
+    monkeypatch.setattr(rejection, "RELEASE_IMAGES", 1000)
+    monkeypatch.setitem(_registry.get_entry("lsgan-mnist").recipe, "rejection_strata", 4)
+    model = _registry.get_entry("lsgan-mnist").build(seed=0)
+    load_script("train").export(model, STATE, "lsgan-mnist", "python scripts/train.py lsgan-mnist", tmp_path)
+    meta = json.loads((tmp_path / "lsgan-mnist.json").read_text())
+    assert meta["recipe"]["rejection_strata"] == 4
+    monkeypatch.setenv(_registry.WEIGHTS_ENV, str(tmp_path))
+    assert len(zoo.load("lsgan-mnist").rejection.thresholds) == 4

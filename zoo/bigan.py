@@ -194,12 +194,14 @@ class BiGAN(GAN):
         )
 
 
-@register_model(recipe={"epochs": 70, "batch_size": 64, "rejection_keep": 0.35})
+@register_model(recipe={"epochs": 70, "batch_size": 64, "rejection_keep": 0.3, "rejection_strata": 10})
 def bigan_mnist(**overrides):
     """BiGAN (adversarially learned inference) on MNIST, with an encoder, R1 and the image cycle term."""
     # A convolutional G (32 filters) beside the fully connected E and joint D: better images and an
     # encoder whose linear probe clears 0.90 (the fully connected G's: 0.886). Latents refined
     # through E: score and precision up at epochs 40 and 50, with and without rejection (README).
+    # Temperature 1.2 with 10 strata keeping 30%: chosen by hand from a sweep (README), since at 1.0
+    # keeping 35% in 20 strata the score missed (9.24); a wider spread buys back the recall.
     return BiGAN(**{
-        "latent_dim": 64, "ema_decay": 0.999, "generator_filters": 32, "temperature": 1.0, "r1_penalty": 5.0,
+        "latent_dim": 64, "ema_decay": 0.999, "generator_filters": 32, "temperature": 1.2, "r1_penalty": 5.0,
         "cycle_weight": 1.0, "refine_latents": True, **overrides})

@@ -257,13 +257,19 @@ class AcceptedStream:
 
 
 RELEASE_IMAGES = 20_000  # real training images the shipped samplers are fit with
-RELEASE_STRATA = 20
+RELEASE_STRATA = 20  # unless the recipe says otherwise ("rejection_strata")
 
 
-def calibrate_for_release(model, dataset, keep):
+def release_strata(recipe):
+    """How many strata a recipe's sampler has: its "rejection_strata", else `RELEASE_STRATA`."""
+    return recipe.get("rejection_strata", RELEASE_STRATA)
+
+
+def calibrate_for_release(model, dataset, keep, strata=RELEASE_STRATA):
     """Calibrate `model` as the shipped weights are: a fixed sample of `RELEASE_IMAGES`
-    training images of `dataset` against as many of G's samples (seed 0), `RELEASE_STRATA` strata."""
+    training images of `dataset` against as many of G's samples (seed 0), in `strata` strata
+    (`release_strata` of the recipe)."""
     from zoo.metrics import real_images
 
     images = real_images(RELEASE_IMAGES, dataset, "train", seed=1)[0]
-    return model.calibrate_rejection(images, keep=keep, strata=RELEASE_STRATA)
+    return model.calibrate_rejection(images, keep=keep, strata=strata)
