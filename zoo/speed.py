@@ -167,7 +167,7 @@ class BareMLPStep:
     Keras, no batch norm, no average of G. Any TensorFlow implementation of the same step
     does at least this much work, so `classic / floor` bounds what a train step can gain."""
 
-    def __init__(self, generator, discriminator, batch_size, images, seed=0):
+    def __init__(self, generator, discriminator, batch_size, images, seed=0, jit_compile=False):
         rng = np.random.default_rng(seed)
         self.batch_size = batch_size
         self.latent_dim = generator.inputs[0].shape[-1]
@@ -181,7 +181,7 @@ class BareMLPStep:
         self.batches = len(flat) // batch_size
         self.images = tf.constant(flat[: self.batches * batch_size].astype("float32"))
         self.seed = tf.constant(rng.integers(0, 2**31, 2), "int64")
-        self._step = tf.function(self._train_step)
+        self._step = tf.function(self._train_step, jit_compile=jit_compile)
 
     @staticmethod
     def _copy_dense(network):
