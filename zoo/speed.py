@@ -164,8 +164,9 @@ class BareMLPStep:
     """A floor for an MLP GAN's train step: the Dense layers of `generator` and `discriminator`
     as bare matmuls in one `tf.function` (LeakyReLU between, tanh on G's output), both Adam
     updates as TensorFlow's fused kernel, real batches sliced from a tensor in memory; no
-    Keras, no batch norm, no average of G. Any TensorFlow implementation of the same step
-    does at least this much work, so `classic / floor` bounds what a train step can gain."""
+    Keras, no batch norm, no average of G: what the step's matmuls and Adam cost as TensorFlow
+    runs them op by op. `classic / floor` is a reference for what a train step can gain, not a
+    bound: XLA (`jit_compile=True`) fuses the element-wise work, and a compiled `fit` can match it."""
 
     def __init__(self, generator, discriminator, batch_size, images, seed=0, jit_compile=False):
         rng = np.random.default_rng(seed)
