@@ -243,3 +243,22 @@ def test_unknown_precisions_are_refused(tmp_path):
 
     with pytest.raises(ValueError, match="precision must be one of"):
         train("gan-mnist", epochs=1, out_dir=tmp_path, precision="mixed_float16")
+
+
+def test_xla_training_is_recorded_and_kept_on_resume(tmp_path, capsys):
+    from zoo.training import train
+
+    out = tmp_path / "run"
+    assert main(["train", "gan-toy2d", "--jit-compile", "--epochs", "1", "--limit", "256", "--batch-size", "64",
+                 "--out", str(out)]) == 0
+    assert state_of(out)["jit_compile"] is True
+    model, state = train("gan-toy2d", epochs=2, out_dir=out, limit=256, batch_size=64, verbose=0)  # not asked again
+    assert state["epochs_done"] == 2 and model.jit_compile is True
+    plain = tmp_path / "plain"
+    model, _ = train("gan-toy2d", epochs=1, out_dir=plain, limit=256, batch_size=64, verbose=0)
+    assert model.jit_compile is False and state_of(plain)["jit_compile"] is False  # "auto": off on a CPU
+    capsys.readouterr()
+    train("gan-toy2d", epochs=2, out_dir=plain, limit=256, batch_size=64, verbose=0, jit_compile=True)
+    assert "started without XLA" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="jit_compile must be True or False"):
+        train("gan-toy2d", epochs=1, out_dir=tmp_path / "bad", jit_compile="yes")

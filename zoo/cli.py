@@ -62,6 +62,8 @@ def add_training_arguments(p):
     p.add_argument("--d-lr", type=positive_float, help="discriminator learning rate (default: the recipe's)")
     p.add_argument("--mixed-precision", action="store_true",
                    help="compute in bfloat16 (float32 weights and losses): faster on CPUs with bfloat16 instructions")
+    p.add_argument("--jit-compile", action="store_true",
+                   help="compile the train step with XLA: faster for the MLP models on CPU, slower for some (README)")
 
 
 def build_parser():
@@ -236,6 +238,7 @@ def cmd_train(args):
             finetune=finetune,
             freeze_discriminator_layers=getattr(args, "freeze_d_layers", 0),
             precision="mixed_bfloat16" if args.mixed_precision else None,
+            jit_compile=args.jit_compile,
         )
     except TrainingDiverged as error:
         print(f"zoo: training diverged: {error}", file=sys.stderr)

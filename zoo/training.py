@@ -177,6 +177,7 @@ def train(
     freeze_discriminator_layers=0,
     callbacks=(),
     precision=None,
+    jit_compile=False,
 ):
     """Train registered model `name` with its recipe for `epochs` total epochs.
 
@@ -185,6 +186,9 @@ def train(
     initialisation, with the first `freeze_discriminator_layers` weighted
     layers of D frozen. `precision` "mixed_bfloat16" builds the networks to compute in bfloat16
     (weights and losses stay float32; a resumed run keeps the precision it was started with).
+    `jit_compile=True` compiles the train step with XLA: 1.35x for `gan-mnist` and 1.29x for
+    `bigan-mnist` at batch 64 on a 2-core CPU, 0.86x for `infogan-mnist` (README); the shipped
+    recipes train without it, and a resumed run keeps the setting it was started with.
     Extra Keras `callbacks` run after each epoch's checkpoint is saved.
     `g_lr` / `d_lr` override the recipe's learning rates; `deterministic`
     turns on TensorFlow's op determinism (same seed, same losses).
@@ -200,6 +204,8 @@ def train(
             recipe[key] = float(value)
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if not isinstance(jit_compile, bool):
+        raise ValueError(f"jit_compile must be True or False, got {jit_compile!r}")
     if deterministic:
         import tensorflow as tf
 
@@ -234,6 +240,8 @@ def train(
         started_in = state.get("precision", "float32")
         if precision is not None and precision != started_in:
             print(f"note: this run started in {started_in} and goes on in it (precision={precision!r} ignored)")
+        if jit_compile and not model.jit_compile:
+            print("note: this run started without XLA and goes on without it (jit_compile=True ignored)")
     else:
         with strategy.scope(), dtype_policy(precision):
             if freeze_discriminator_layers and not finetune:
@@ -241,7 +249,8 @@ def train(
             model = entry.build(seed=seed, frozen_discriminator_layers=freeze_discriminator_layers)
             if finetune:
                 load_pretrained_weights(model, name)
-            model.compile(**recipe_optimizers(recipe))
+            # only when asked: Keras's "auto" stays the default (XLA on a GPU, off on a CPU)
+            model.compile(**({"jit_compile": True} if jit_compile else {}), **recipe_optimizers(recipe))
         state = {
             "name": name,
             "finetuned_from": f"{name} pretrained weights" if finetune else None,
@@ -250,6 +259,7 @@ def train(
             "batch_size": batch_size,
             "seed": seed,
             "precision": precision or "float32",
+            "jit_compile": jit_compile,
             "epochs_done": 0,
             "train_seconds": 0.0,
             "history": {},
