@@ -11,7 +11,8 @@ the last checkpoint (exactly: a resumed run draws the data orders and latents of
 one). `--score-from K` leaves epochs before K unscored, for long runs whose early epochs
 are known to miss (scoring costs about half a minute an epoch); if epoch K already clears the bar, the
 result is an upper bound and says so. `--write-metadata` records the result under "time_to_quality"
-in weights/NAME.json.
+in weights/NAME.json. `--jit-compile` trains with XLA: the same recipe, but not the run behind the
+weights (XLA sums in another order), so its result is not written to the metadata.
 """
 
 import argparse
@@ -88,7 +89,11 @@ def main(argv=None):
                         help="score epochs K and later only (default 1: every epoch)")
     parser.add_argument("--limit", type=positive_int, help="train on the first N images only (for quick checks)")
     parser.add_argument("--write-metadata", action="store_true", help="record the result in weights/NAME.json")
+    parser.add_argument("--jit-compile", action="store_true",
+                        help="train with XLA (not the recipe's setting: the result cannot go into the metadata)")
     args = parser.parse_args(argv)
+    if args.jit_compile and args.write_metadata:
+        parser.error("--jit-compile is not how the shipped weights were trained: its result is not written to the metadata")
     if args.score_from > args.max_epochs:
         parser.error(f"--score-from {args.score_from} is past --max-epochs {args.max_epochs}: no epoch would be scored")
     out = Path(args.out or ROOT / "runs" / "time-to-quality" / args.name)
@@ -108,10 +113,11 @@ def main(argv=None):
         report(result)
     last_scored = record["epochs"][-1]["epoch"] if record["epochs"] else 0
     if done >= args.score_from and done > last_scored:  # stopped between a checkpoint and its score
-        scorer.score(*train(args.name, epochs=done, out_dir=out, seed=0, verbose=0))
+        scorer.score(*train(args.name, epochs=done, out_dir=out, seed=0, verbose=0, jit_compile=args.jit_compile))
     cleared = bool(record["epochs"]) and not record["epochs"][-1]["misses"]
     if not cleared and done < args.max_epochs:
-        train(args.name, epochs=args.max_epochs, out_dir=out, seed=0, limit=args.limit, verbose=0, callbacks=[scorer.callback])
+        train(args.name, epochs=args.max_epochs, out_dir=out, seed=0, limit=args.limit, verbose=0, callbacks=[scorer.callback],
+              jit_compile=args.jit_compile)
 
     result = record["epochs"][-1]
     command = " ".join(["python scripts/time_to_quality.py", *map(shlex.quote, argv if argv is not None else sys.argv[1:])])

@@ -81,3 +81,15 @@ def test_scoring_between_epochs_leaves_the_training_run_unchanged(tmp_path):
     plain = train("gan-mnist", epochs=2, out_dir=tmp_path / "plain", seed=0, limit=128, verbose=0)[0]
     for a, b in zip(scored.weights, plain.weights):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b), err_msg=a.path)
+
+
+def test_jit_compile_trains_with_xla_and_stays_out_of_the_metadata(tmp_path, monkeypatch, capsys):
+    script = load_script("time_to_quality")
+    with pytest.raises(SystemExit):
+        script.main(run_args(tmp_path, 1) + ["--jit-compile", "--write-metadata"])
+    assert "not written to the metadata" in capsys.readouterr().err
+    assert not (tmp_path / "checkpoint.keras").exists()
+    monkeypatch.setattr(script, "quality_bar_misses", lambda metrics, **references: [])
+    script.main(run_args(tmp_path, 1) + ["--jit-compile"])
+    assert json.loads((tmp_path / "state.json").read_text())["jit_compile"] is True
+    assert '"cleared": true' in capsys.readouterr().out
