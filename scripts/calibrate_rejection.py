@@ -48,6 +48,8 @@ def main(argv=None):
     meta["recipe"]["rejection_keep"] = keep
     if "rejection_strata" in entry.recipe:
         meta["recipe"]["rejection_strata"] = entry.recipe["rejection_strata"]
+    else:
+        meta["recipe"].pop("rejection_strata", None)
     meta["config"] = model.get_config()  # the registry's, which the sampler was fit at (its temperature)
     meta["metrics"] = {}  # measured again by `zoo bench --write-metadata`
     meta_path.write_text(json.dumps(meta, indent=2) + "\n")

@@ -98,6 +98,12 @@ def main(argv=None):
         parser.error(f"--score-from {args.score_from} is past --max-epochs {args.max_epochs}: no epoch would be scored")
     out = Path(args.out or ROOT / "runs" / "time-to-quality" / args.name)
     out.mkdir(parents=True, exist_ok=True)
+    state = load_state(out)
+    done = state["epochs_done"] if state and (out / CHECKPOINT).is_file() else 0
+    xla = bool(state.get("jit_compile")) if done else args.jit_compile  # a resumed run keeps its setting
+    if xla and args.write_metadata:
+        parser.error(f"{out} holds a run with XLA, not how the shipped weights were trained: "
+                     "its result is not written to the metadata")
     record_path = out / "quality.json"
     record = json.loads(record_path.read_text()) if record_path.is_file() else {"epochs": []}
     if "references" not in record:
@@ -105,8 +111,6 @@ def main(argv=None):
     recipe = get_entry(args.name).recipe
     scorer = QualityBar(out, record, record_path, args.n, args.score_from, recipe.get("rejection_keep"), release_strata(recipe))
 
-    state = load_state(out)
-    done = state["epochs_done"] if state and (out / CHECKPOINT).is_file() else 0
     # scores of epochs the run no longer has (a deleted checkpoint: start again)
     record["epochs"] = [result for result in record["epochs"] if result["epoch"] <= done]
     for result in record["epochs"]:
@@ -130,6 +134,7 @@ def main(argv=None):
         "upper_bound": not result["misses"] and result is record["epochs"][0] and result["epoch"] > 1,
         "command": command,
         "machine": "2-core CPU",
+        **({"jit_compile": True} if xla else {}),
     }
     print(json.dumps(summary, indent=1))
     if args.write_metadata:

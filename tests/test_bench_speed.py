@@ -72,6 +72,7 @@ def test_bare_step_floor_trains_the_copied_networks(jit_compile):
     loop = ClassicLoop(batch_size=8, seed=0)
     images = np.random.default_rng(0).uniform(-1, 1, (40, 28, 28, 1)).astype("float32")
     bare = speed.BareMLPStep(loop.generator, loop.discriminator, 8, images, jit_compile=jit_compile)
+    assert bool(bare._step._jit_compile) is jit_compile
     dense_kernels = [layer.kernel.shape for net in (loop.generator, loop.discriminator) for layer in net.layers
                      if isinstance(layer, keras.layers.Dense)]
     assert [tuple(kernel.shape) for kernel, _ in bare.g_layers + bare.d_layers] == [tuple(s) for s in dense_kernels]

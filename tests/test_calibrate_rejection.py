@@ -34,6 +34,10 @@ def test_recalibrates_in_the_strata_the_recipe_names(tmp_path, monkeypatch):
     assert meta["recipe"]["rejection_strata"] == 3 and meta["recipe"]["rejection_keep"] == 0.8
     monkeypatch.setenv(_registry.WEIGHTS_ENV, str(tmp_path))
     assert len(zoo.load("dcgan-mnist").rejection.thresholds) == 3
+    del _registry.get_entry("dcgan-mnist").recipe["rejection_strata"]  # the recipe goes back to the default
+    load_script("calibrate_rejection").main(["dcgan-mnist", "--weights-dir", str(tmp_path)])
+    assert "rejection_strata" not in json.loads((tmp_path / "dcgan-mnist.json").read_text())["recipe"]
+    assert len(zoo.load("dcgan-mnist").rejection.thresholds) == rejection.RELEASE_STRATA
 
 
 def test_a_model_without_a_recipe_keep_needs_one(tmp_path):

@@ -92,4 +92,9 @@ def test_jit_compile_trains_with_xla_and_stays_out_of_the_metadata(tmp_path, mon
     monkeypatch.setattr(script, "quality_bar_misses", lambda metrics, **references: [])
     script.main(run_args(tmp_path, 1) + ["--jit-compile"])
     assert json.loads((tmp_path / "state.json").read_text())["jit_compile"] is True
-    assert '"cleared": true' in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert '"cleared": true' in out and '"jit_compile": true' in out
+    # the run keeps XLA when resumed without the flag, so its result stays out of the metadata then too
+    with pytest.raises(SystemExit):
+        script.main(run_args(tmp_path, 1) + ["--write-metadata"])
+    assert "holds a run with XLA" in capsys.readouterr().err

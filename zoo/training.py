@@ -206,6 +206,8 @@ def train(
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     if not isinstance(jit_compile, bool):
         raise ValueError(f"jit_compile must be True or False, got {jit_compile!r}")
+    if jit_compile and deterministic:  # Keras would quietly compile without XLA
+        raise ValueError("jit_compile and deterministic do not go together: TensorFlow's op determinism rules out XLA")
     if deterministic:
         import tensorflow as tf
 
@@ -240,6 +242,7 @@ def train(
         started_in = state.get("precision", "float32")
         if precision is not None and precision != started_in:
             print(f"note: this run started in {started_in} and goes on in it (precision={precision!r} ignored)")
+        state.setdefault("jit_compile", bool(model.jit_compile))  # runs from before the key
         if jit_compile and not model.jit_compile:
             print("note: this run started without XLA and goes on without it (jit_compile=True ignored)")
     else:
@@ -259,7 +262,7 @@ def train(
             "batch_size": batch_size,
             "seed": seed,
             "precision": precision or "float32",
-            "jit_compile": jit_compile,
+            "jit_compile": bool(model.jit_compile),  # as Keras resolved it ("auto": XLA on a GPU)
             "epochs_done": 0,
             "train_seconds": 0.0,
             "history": {},
