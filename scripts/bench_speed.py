@@ -4,7 +4,8 @@ Measures, in one process (subprocesses where TensorFlow must start fresh):
   1. training throughput of `fit` (compiled train_step, zoo.data.load pipeline)
      against the classic stacked `train_on_batch` loop (zoo.baseline.ClassicLoop)
      at batch 32 on the same networks (the classic example's, gan-mnist's G and a
-     D of 512-256), and every variant at its recipe batch size;
+     D of 512-256), that head-to-head again in fresh processes, and every variant
+     at its recipe batch size, with and without XLA;
   2. arithmetic efficiency: FLOPs of a dcgan-mnist train step (zoo.speed's
      counter) per second, against this machine's float32 matmul peak measured
      in the same run;
@@ -43,6 +44,7 @@ from zoo import speed  # noqa: E402
 from zoo._base import dtype_policy  # noqa: E402
 from zoo._registry import get_entry, list_models, recipe_optimizers  # noqa: E402
 from zoo.baseline import ClassicLoop  # noqa: E402
+from zoo.speed import CLASSIC_SETUP  # noqa: E402
 
 THREAD_ENV = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 SECTIONS = {
@@ -60,9 +62,6 @@ INPUTS = {
 
 
 STEPS_PER_EXECUTION = 32  # train steps per graph call in the steps_per_execution measurements (8: 7% slower with XLA)
-# fit against the classic loop on the classic example's networks and loss: gan-mnist's G, its old D,
-# and neither the minibatch-stddev feature nor R1 (the shipped recipe's; R1 alone is a second backward pass)
-CLASSIC_SETUP = (("discriminator_widths", (512, 256)), ("minibatch_stddev", False), ("r1_penalty", 0.0))
 
 
 def parse_args(argv):
@@ -80,6 +79,11 @@ def parse_args(argv):
         help="thread settings to try in subprocesses, INTRAxINTER or 'default', comma-separated "
         "(default: '1x1,<cores>x1,<cores>x2,default'; quick: '1x1,default'); 'none' skips them",
     )
+    parser.add_argument(
+        "--fresh-processes", type=int,
+        help="fresh processes that each repeat the fastest fit against the classic loop, rounds interleaved "
+        "(default 3, quick 1; 0 skips them)",
+    )
     parser.add_argument("--sections", default=",".join(SECTIONS), help=f"subset of {','.join(SECTIONS)}")
     args = parser.parse_args(argv)
     quick = args.quick
@@ -88,6 +92,10 @@ def parse_args(argv):
     args.n = args.n or (1000 if quick else 10_000)
     args.memory_n = args.memory_n or (5000 if quick else 100_000)
     args.matmul_size = args.matmul_size or (512 if quick else 2048)
+    if args.fresh_processes is None:
+        args.fresh_processes = 1 if quick else 3
+    elif args.fresh_processes < 0:
+        parser.error("--fresh-processes must be 0 or more")
     args.limit = 4096 if quick else None  # training images; quick runs need only a few batches
     cores = os.cpu_count() or 1
     if args.threads is None:
@@ -268,10 +276,42 @@ class Bench:
         best = classic_ms / min(fit_ms, grouped_ms, xla_ms, both_ms)
         self.add(section, "fastest fit above / classic loop", best, "x", "gan-mnist", 32, None,
                  _goal(best >= 10, ">= 10x") + f"; the floors: {classic_ms / min(bare_ms, bare_jit_ms):.1f}x")
+        self.add_head_to_head(section)
         for name in args.models:
             batch = self.default_batch(name)
             ms = self.fit_ms(name, batch)
             self.add(section, "fit at the recipe batch size", batch * 1000 / ms, "images/s", name, batch, ms)
+            self.add_xla_row(section, name, batch, ms)
+
+    def add_head_to_head(self, section):
+        """The classic loop against fit with XLA and steps_per_execution again, in fresh processes, rounds
+        interleaved: one process's ratio can sit 20% off another's, which one run above cannot show."""
+        args = self.args
+        if not args.fresh_processes:
+            return
+        child_args = ["head-to-head", "--steps", str(args.steps), "--repeats", str(args.repeats),
+                      "--steps-per-execution", str(STEPS_PER_EXECUTION)]
+        if args.limit:
+            child_args += ["--limit", str(args.limit)]
+        ratios = [self.child(child_args)["ratio"] for _ in range(args.fresh_processes)]
+        ratio = speed.median(ratios)
+        self.add(section, f"fit (jit_compile=True, steps_per_execution={STEPS_PER_EXECUTION}) / classic loop, "
+                 f"median of {len(ratios)} fresh processes", ratio, "x", "gan-mnist", 32, None,
+                 _goal(ratio >= 10, ">= 10x") + "; each process, rounds of the two interleaved: "
+                 + ", ".join(f"{r:.1f}x" for r in ratios))
+
+    def add_xla_row(self, section, name, batch, default_ms):
+        """The same fit with jit_compile=True (`zoo train --jit-compile`), and how it compares."""
+        measurement = "fit at the recipe batch size, jit_compile=True"
+        try:
+            ms = self.fit_ms(name, batch, jit_compile=True)
+        except Exception as error:  # XLA may refuse an op; report it rather than stop the run
+            self.add(section, measurement, float("nan"), "images/s", name, batch,
+                     note=f"failed: {type(error).__name__}: {str(error)[:120]}")
+            return
+        ratio = default_ms / ms
+        self.add(section, measurement, batch * 1000 / ms, "images/s", name, batch, ms,
+                 f"{ratio:.2f}x the default: {xla_verdict(ratio)}")
 
     def section_flops(self):
         """FLOPs per train step / measured step time, against the matmul peak."""
@@ -376,6 +416,17 @@ class Bench:
             getattr(self, f"section_{key}")()
             self.seconds[key] = round(time.perf_counter() - start, 1)
         return self.rows
+
+
+def xla_verdict(ratio, noise=0.05):
+    """Words for an XLA / default speed ratio; within `noise` of 1 is no difference on this shared machine.
+    Judged on the ratio as the report prints it (two decimals)."""
+    ratio = round(ratio, 2)
+    if ratio >= 1 + noise:
+        return "XLA faster for this model"
+    if ratio <= 1 - noise:
+        return "XLA slower for this model"
+    return f"no clear difference (within {noise:.0%})"
 
 
 def _goal(met, goal):

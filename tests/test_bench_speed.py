@@ -124,8 +124,15 @@ def test_quick_run_writes_the_full_report(tmp_path):
         "fit, compile(jit_compile=True)", f"fit, compile(jit_compile=True, steps_per_execution={spe})")]
     assert value("fastest fit above / classic loop", "gan-mnist") == pytest.approx(max(fits) / classic)
     assert value("floor, XLA: the same bare step with jit_compile=True", "gan-mnist") > 0
+    head_to_head = f"fit (jit_compile=True, steps_per_execution={spe}) / classic loop, median of 1 fresh processes"
+    ratio = value(head_to_head, "gan-mnist")  # --quick: one fresh process
+    assert next(r["note"] for r in rows if r["measurement"] == head_to_head).endswith(f": {ratio:.1f}x")
+    xla_measurement = "fit at the recipe batch size, jit_compile=True"
     for name in models:
-        value("fit at the recipe batch size", name)
+        default = value("fit at the recipe batch size", name)
+        xla = value(xla_measurement, name)
+        note = next(r["note"] for r in rows if r["measurement"] == xla_measurement and r["model"] == name)
+        assert note == f"{xla / default:.2f}x the default: {bench.xla_verdict(xla / default)}"
         value("generate(1,000)", name)
     peak = value("float32 matmul peak (512x512 tf.matmul, best of several)")
     dcgan = zoo.load("dcgan-mnist", pretrained=False, compile=False)
@@ -144,3 +151,31 @@ def test_quick_run_writes_the_full_report(tmp_path):
             value(measurement, name)
     value("threads: intra-op 1, inter-op 1", "dcgan-mnist")
     value("threads: TensorFlow default", "dcgan-mnist")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--fresh-processes", "-1"], "--fresh-processes must be 0 or more"),
+    (["--threads", "2"], "are not INTRAxINTER"),
+    (["--sections", "train,speed"], "unknown sections"),
+])
+def test_bad_arguments_are_refused(argv, message, capsys):
+    with pytest.raises(SystemExit):
+        load_script("bench_speed").parse_args(argv)
+    assert message in capsys.readouterr().err
+
+
+def test_head_to_head_times_both_sides_in_alternating_rounds():
+    result = speed.child_head_to_head(steps=2, repeats=2, steps_per_execution=2, limit=256)
+    assert len(result["classic_rounds"]) == len(result["fit_rounds"]) == 2
+    assert result["classic_ms"] == pytest.approx(speed.median(result["classic_rounds"]))
+    assert result["fit_ms"] == pytest.approx(speed.median(result["fit_rounds"]))
+    assert result["ratio"] == pytest.approx(result["classic_ms"] / result["fit_ms"])
+
+
+@pytest.mark.parametrize("ratio, words", [
+    (1.30, "XLA faster for this model"), (0.80, "XLA slower for this model"),
+    (1.02, "no clear difference (within 5%)"), (0.97, "no clear difference (within 5%)"),
+    (1.0464, "XLA faster for this model"),  # printed as 1.05x
+])
+def test_xla_verdict_leaves_noise_undecided(ratio, words):
+    assert load_script("bench_speed").xla_verdict(ratio) == words

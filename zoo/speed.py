@@ -10,8 +10,9 @@ Timing follows one structure everywhere: one warm-up round (tracing, caches),
 then `repeats` rounds of a fixed number of steps, reported as the median.
 
 Thread counts can only be chosen before TensorFlow starts, so those runs and
-the peak-memory measurement happen in fresh subprocesses:
-`python -m zoo.speed train|memory ...` prints one JSON line.
+the peak-memory measurement happen in fresh subprocesses, as do repeats of the
+head-to-head against the classic loop (a process's timing can sit 20% off another's):
+`python -m zoo.speed train|memory|head-to-head ...` prints one JSON line.
 """
 
 import argparse
@@ -27,6 +28,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 from keras import layers
+
+# fit against the classic loop on the classic example's networks and loss: gan-mnist's G, its old D,
+# and neither the minibatch-stddev feature nor R1 (the shipped recipe's; R1 alone is a second backward pass)
+CLASSIC_SETUP = (("discriminator_widths", (512, 256)), ("minibatch_stddev", False), ("r1_penalty", 0.0))
 
 # Layers with matmul-like arithmetic that the counter does not handle: counting
 # them as zero would silently understate the work, so they raise instead.
@@ -228,14 +233,17 @@ def time_steps(step, steps, repeats):
     """Median milliseconds per call of `step(i)` over `repeats` rounds of `steps` calls, after a
     warm-up round, and all the timed rounds. `step` returns its losses; reading the last one
     waits for work TensorFlow still runs asynchronously."""
-    rounds = []
-    for _ in range(repeats + 1):
-        start = time.perf_counter()
-        for i in range(steps):
-            losses = step(i)
-        float(losses[0])
-        rounds.append((time.perf_counter() - start) / steps * 1000)
+    rounds = [time_round(step, steps) for _ in range(repeats + 1)]
     return median(rounds[1:]), rounds[1:]
+
+
+def time_round(step, steps):
+    """Milliseconds per call of `step(i)` over one round of `steps` calls."""
+    start = time.perf_counter()
+    for i in range(steps):
+        losses = step(i)
+    float(losses[0])
+    return (time.perf_counter() - start) / steps * 1000
 
 
 def time_bare_step(bare, steps, repeats):
@@ -341,6 +349,34 @@ def child_train(name, batch_size, steps, repeats, limit=None):
     }
 
 
+def child_head_to_head(steps, repeats, steps_per_execution, limit=None):
+    """The classic loop against `fit` with XLA and `steps_per_execution`, both on CLASSIC_SETUP at
+    batch 32, in this process: rounds alternate (a warm-up round of each, then `repeats` of each),
+    so a slow spell of the machine falls on both sides."""
+    from zoo import data as zoo_data
+    from zoo._registry import get_entry, recipe_optimizers
+    from zoo.baseline import ClassicLoop
+
+    keras.utils.set_random_seed(0)
+    images, labels = zoo_data.load_arrays("mnist", "train")
+    images, labels = images[:limit], labels[:limit].astype("int32")
+    float_images = images[..., None].astype("float32") / 127.5 - 1.0
+    loop = ClassicLoop(batch_size=32, seed=0)
+    rng = np.random.default_rng(0)
+    entry = get_entry("gan-mnist")
+    model = entry.build(**dict(CLASSIC_SETUP))
+    model.compile(jit_compile=True, steps_per_execution=steps_per_execution, **recipe_optimizers(entry.recipe))
+    data = zoo_data.load(images, labels=labels, batch_size=32, seed=0).repeat()
+    fit_steps = -(-steps // steps_per_execution) * steps_per_execution  # Keras runs whole executions
+    classic_rounds, fit_rounds = [], []
+    for _ in range(repeats + 1):
+        classic_rounds.append(time_round(lambda i: loop.step(float_images[rng.integers(0, len(float_images), 32)]), steps))
+        fit_rounds.append(time_fit(model, data, fit_steps, 1)[0])  # each fit call: a warm-up epoch, a timed one
+    classic_ms, fit_ms = median(classic_rounds[1:]), median(fit_rounds[1:])
+    return {"classic_ms": classic_ms, "fit_ms": fit_ms, "ratio": classic_ms / fit_ms,
+            "classic_rounds": classic_rounds[1:], "fit_rounds": fit_rounds[1:]}
+
+
 def _child_main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m zoo.speed", description="one measurement, printed as a JSON line")
     sub = parser.add_subparsers(dest="what", required=True)
@@ -353,9 +389,16 @@ def _child_main(argv=None):
     memory = sub.add_parser("memory")
     memory.add_argument("name")
     memory.add_argument("-n", type=int, required=True)
+    head_to_head = sub.add_parser("head-to-head")
+    head_to_head.add_argument("--steps", type=int, required=True)
+    head_to_head.add_argument("--repeats", type=int, required=True)
+    head_to_head.add_argument("--steps-per-execution", type=int, required=True)
+    head_to_head.add_argument("--limit", type=int)
     args = parser.parse_args(argv)
     if args.what == "train":
         result = child_train(args.name, args.batch, args.steps, args.repeats, args.limit)
+    elif args.what == "head-to-head":
+        result = child_head_to_head(args.steps, args.repeats, args.steps_per_execution, args.limit)
     else:
         result = generation_memory(args.name, args.n)
     sys.stdout.write("\n" + json.dumps(result) + "\n")
