@@ -81,8 +81,8 @@ def parse_args(argv):
     )
     parser.add_argument(
         "--fresh-processes", type=int,
-        help="fresh processes that each repeat the fastest fit against the classic loop, rounds interleaved "
-        "(default 3, quick 1; 0 skips them)",
+        help="fresh processes that each repeat fit with jit_compile and steps_per_execution against the classic "
+        "loop, rounds interleaved (default 3, quick 1; 0 skips them)",
     )
     parser.add_argument("--sections", default=",".join(SECTIONS), help=f"subset of {','.join(SECTIONS)}")
     args = parser.parse_args(argv)
@@ -144,6 +144,7 @@ class Bench:
     def __init__(self, args):
         self.args = args
         self.rows = []
+        self.details = {}  # measurements behind a row, for speed.json
         images, labels = zoo_data.load_arrays("mnist", "train")
         if args.limit:
             images, labels = images[: args.limit], labels[: args.limit]
@@ -284,8 +285,9 @@ class Bench:
             self.add_xla_row(section, name, batch, ms)
 
     def add_head_to_head(self, section):
-        """The classic loop against fit with XLA and steps_per_execution again, in fresh processes, rounds
-        interleaved: one process's ratio can sit 20% off another's, which one run above cannot show."""
+        """fit with XLA and steps_per_execution (the fastest fit on this machine) against the classic loop
+        again, in fresh processes with their rounds interleaved: the classic loop's time moves from one
+        process to another more than within one, which the single run above cannot show."""
         args = self.args
         if not args.fresh_processes:
             return
@@ -293,12 +295,16 @@ class Bench:
                       "--steps-per-execution", str(STEPS_PER_EXECUTION)]
         if args.limit:
             child_args += ["--limit", str(args.limit)]
-        ratios = [self.child(child_args)["ratio"] for _ in range(args.fresh_processes)]
-        ratio = speed.median(ratios)
+        results = [self.child(child_args) for _ in range(args.fresh_processes)]
+        self.details["head_to_head_processes"] = results
+        ratio = speed.median([r["ratio"] for r in results])
+        each = ", ".join(f"{r['ratio']:.1f}x ({r['classic_ms']:.1f} / {r['fit_ms']:.2f} ms)" for r in results)
+        warning = "" if all(r["same_networks"] and r["jit_compile"] for r in results) else (
+            "; WARNING: a process timed other networks or no XLA")
         self.add(section, f"fit (jit_compile=True, steps_per_execution={STEPS_PER_EXECUTION}) / classic loop, "
-                 f"median of {len(ratios)} fresh processes", ratio, "x", "gan-mnist", 32, None,
-                 _goal(ratio >= 10, ">= 10x") + "; each process, rounds of the two interleaved: "
-                 + ", ".join(f"{r:.1f}x" for r in ratios))
+                 "fresh processes, median", ratio, "x", "gan-mnist", 32, None,
+                 _goal(ratio >= 10, ">= 10x") + f"; {len(results)} process{'es' if len(results) > 1 else ''}, each the median of its paired rounds "
+                 f"(classic / fit ms a step): {each}" + warning)
 
     def add_xla_row(self, section, name, batch, default_ms):
         """The same fit with jit_compile=True (`zoo train --jit-compile`), and how it compares."""
@@ -310,8 +316,9 @@ class Bench:
                      note=f"failed: {type(error).__name__}: {str(error)[:120]}")
             return
         ratio = default_ms / ms
+        already = self.model(name).jit_compile  # "auto" resolves to XLA on some devices (not a CPU)
         self.add(section, measurement, batch * 1000 / ms, "images/s", name, batch, ms,
-                 f"{ratio:.2f}x the default: {xla_verdict(ratio)}")
+                 "the default already compiles with XLA here" if already else f"{ratio:.2f}x the default: {xla_verdict(ratio)}")
 
     def section_flops(self):
         """FLOPs per train step / measured step time, against the matmul peak."""
@@ -419,8 +426,8 @@ class Bench:
 
 
 def xla_verdict(ratio, noise=0.05):
-    """Words for an XLA / default speed ratio; within `noise` of 1 is no difference on this shared machine.
-    Judged on the ratio as the report prints it (two decimals)."""
+    """Words for an XLA / default speed ratio: a printed ratio (two decimals) within `noise` of 1, i.e.
+    0.96x-1.04x, is no clear difference on this shared machine."""
     ratio = round(ratio, 2)
     if ratio >= 1 + noise:
         return "XLA faster for this model"
@@ -460,6 +467,8 @@ def markdown_report(rows, meta):
         "within this run." + (" **Quick run: numbers are a smoke test, not measurements.**" if meta["quick"] else ""),
         "",
     ]
+    if meta.get("notes_rewritten"):
+        lines[-1:-1] = [f"Notes: {meta['notes_rewritten']}."]
     for key, title in SECTIONS.items():
         section_rows = [r for r in rows if r["section"] == key]
         if not section_rows:
@@ -507,6 +516,7 @@ def main(argv=None):
         "load_average_end": _load(os.getloadavg() if hasattr(os, "getloadavg") else None),
         "wall_seconds": time.perf_counter() - start,
         "section_seconds": bench.seconds,
+        **bench.details,
     }
     report = markdown_report(rows, meta)
     print("\n" + report)

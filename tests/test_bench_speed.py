@@ -124,9 +124,12 @@ def test_quick_run_writes_the_full_report(tmp_path):
         "fit, compile(jit_compile=True)", f"fit, compile(jit_compile=True, steps_per_execution={spe})")]
     assert value("fastest fit above / classic loop", "gan-mnist") == pytest.approx(max(fits) / classic)
     assert value("floor, XLA: the same bare step with jit_compile=True", "gan-mnist") > 0
-    head_to_head = f"fit (jit_compile=True, steps_per_execution={spe}) / classic loop, median of 1 fresh processes"
-    ratio = value(head_to_head, "gan-mnist")  # --quick: one fresh process
-    assert next(r["note"] for r in rows if r["measurement"] == head_to_head).endswith(f": {ratio:.1f}x")
+    head_to_head = f"fit (jit_compile=True, steps_per_execution={spe}) / classic loop, fresh processes, median"
+    (process,) = meta["head_to_head_processes"]  # --quick: one fresh process
+    assert process["same_networks"] and process["jit_compile"]
+    assert value(head_to_head, "gan-mnist") == pytest.approx(process["ratio"])
+    note = next(r["note"] for r in rows if r["measurement"] == head_to_head)
+    assert f"1 process, " in note and note.endswith(f"{process['classic_ms']:.1f} / {process['fit_ms']:.2f} ms)")
     xla_measurement = "fit at the recipe batch size, jit_compile=True"
     for name in models:
         default = value("fit at the recipe batch size", name)
@@ -164,18 +167,35 @@ def test_bad_arguments_are_refused(argv, message, capsys):
     assert message in capsys.readouterr().err
 
 
-def test_head_to_head_times_both_sides_in_alternating_rounds():
-    result = speed.child_head_to_head(steps=2, repeats=2, steps_per_execution=2, limit=256)
-    assert len(result["classic_rounds"]) == len(result["fit_rounds"]) == 2
-    assert result["classic_ms"] == pytest.approx(speed.median(result["classic_rounds"]))
-    assert result["fit_ms"] == pytest.approx(speed.median(result["fit_rounds"]))
-    assert result["ratio"] == pytest.approx(result["classic_ms"] / result["fit_ms"])
+def test_head_to_head_alternates_rounds_and_pairs_them(monkeypatch):
+    calls = []
+    classic_times, fit_times = iter([99.0, 40.0, 60.0, 50.0]), iter([9.0, 4.0, 6.0, 10.0])
+
+    def fake_round(step, steps):
+        step(0)  # one real classic step: the loop runs
+        calls.append(("classic", steps))
+        return next(classic_times)
+
+    def fake_fit(model, data, steps, repeats):
+        calls.append(("fit", steps, repeats))
+        return next(fit_times), []
+
+    monkeypatch.setattr(speed, "time_round", fake_round)
+    monkeypatch.setattr(speed, "time_fit", fake_fit)
+    result = speed.child_head_to_head(steps=5, repeats=3, steps_per_execution=4, limit=256)
+    # a warm-up round of each, then three of each, alternating; fit runs whole executions (8 >= 5 steps)
+    assert calls == [("classic", 5), ("fit", 8, 1)] * 4
+    assert result["classic_rounds"] == [40.0, 60.0, 50.0] and result["fit_rounds"] == [4.0, 6.0, 10.0]
+    assert result["classic_ms"] == 50.0 and result["fit_ms"] == 6.0
+    assert result["ratio"] == 10.0  # the median of the paired 10x, 10x, 5x, not 50 / 6
+    assert result["same_networks"] and result["jit_compile"]
 
 
 @pytest.mark.parametrize("ratio, words", [
     (1.30, "XLA faster for this model"), (0.80, "XLA slower for this model"),
     (1.02, "no clear difference (within 5%)"), (0.97, "no clear difference (within 5%)"),
-    (1.0464, "XLA faster for this model"),  # printed as 1.05x
+    (1.0464, "XLA faster for this model"), (1.0449, "no clear difference (within 5%)"),  # printed 1.05x, 1.04x
+    (0.9551, "no clear difference (within 5%)"), (0.9549, "XLA slower for this model"),  # printed 0.96x, 0.95x
 ])
 def test_xla_verdict_leaves_noise_undecided(ratio, words):
     assert load_script("bench_speed").xla_verdict(ratio) == words

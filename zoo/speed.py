@@ -11,7 +11,7 @@ then `repeats` rounds of a fixed number of steps, reported as the median.
 
 Thread counts can only be chosen before TensorFlow starts, so those runs and
 the peak-memory measurement happen in fresh subprocesses, as do repeats of the
-head-to-head against the classic loop (a process's timing can sit 20% off another's):
+head-to-head against the classic loop (the classic loop's time moves between processes):
 `python -m zoo.speed train|memory|head-to-head ...` prints one JSON line.
 """
 
@@ -351,8 +351,9 @@ def child_train(name, batch_size, steps, repeats, limit=None):
 
 def child_head_to_head(steps, repeats, steps_per_execution, limit=None):
     """The classic loop against `fit` with XLA and `steps_per_execution`, both on CLASSIC_SETUP at
-    batch 32, in this process: rounds alternate (a warm-up round of each, then `repeats` of each),
-    so a slow spell of the machine falls on both sides."""
+    batch 32, in this process. Rounds alternate (a warm-up round of each, then `repeats` of each) and
+    each classic round is divided by the fit round after it, so a slow spell of the machine falls on
+    both sides of a ratio; `ratio` is the median of those paired ratios."""
     from zoo import data as zoo_data
     from zoo._registry import get_entry, recipe_optimizers
     from zoo.baseline import ClassicLoop
@@ -366,15 +367,24 @@ def child_head_to_head(steps, repeats, steps_per_execution, limit=None):
     entry = get_entry("gan-mnist")
     model = entry.build(**dict(CLASSIC_SETUP))
     model.compile(jit_compile=True, steps_per_execution=steps_per_execution, **recipe_optimizers(entry.recipe))
+    same_networks = (loop.generator.count_params(), loop.discriminator.count_params()) == (
+        model.generator.count_params(), model.discriminator.count_params())
     data = zoo_data.load(images, labels=labels, batch_size=32, seed=0).repeat()
     fit_steps = -(-steps // steps_per_execution) * steps_per_execution  # Keras runs whole executions
     classic_rounds, fit_rounds = [], []
     for _ in range(repeats + 1):
         classic_rounds.append(time_round(lambda i: loop.step(float_images[rng.integers(0, len(float_images), 32)]), steps))
         fit_rounds.append(time_fit(model, data, fit_steps, 1)[0])  # each fit call: a warm-up epoch, a timed one
-    classic_ms, fit_ms = median(classic_rounds[1:]), median(fit_rounds[1:])
-    return {"classic_ms": classic_ms, "fit_ms": fit_ms, "ratio": classic_ms / fit_ms,
-            "classic_rounds": classic_rounds[1:], "fit_rounds": fit_rounds[1:]}
+    classic_rounds, fit_rounds = classic_rounds[1:], fit_rounds[1:]
+    return {
+        "classic_ms": median(classic_rounds),
+        "fit_ms": median(fit_rounds),
+        "ratio": median([c / f for c, f in zip(classic_rounds, fit_rounds)]),
+        "classic_rounds": classic_rounds,
+        "fit_rounds": fit_rounds,
+        "same_networks": same_networks,
+        "jit_compile": bool(model.jit_compile),
+    }
 
 
 def _child_main(argv=None):
