@@ -239,8 +239,7 @@ class Bench:
         args, section = self.args, "train"
         reference = self.model("gan-mnist", overrides=CLASSIC_SETUP)
         loop = ClassicLoop(batch_size=32, seed=0)
-        same = (loop.generator.count_params(), loop.discriminator.count_params()) == (
-            reference.generator.count_params(), reference.discriminator.count_params())
+        same = speed.same_networks(loop, reference)
         networks = ("the classic example's networks, G 256-512-1024 and D 512-256, and loss in both "
                     "(the shipped gan-mnist widens D to 1024-512-256, with a minibatch-stddev feature and R1)" if same
                     else "WARNING: ClassicLoop's networks differ from the VanillaGAN compared with it")

@@ -251,10 +251,21 @@ def time_bare_step(bare, steps, repeats):
     return time_steps(bare.step, steps, repeats)
 
 
+def classic_step(loop, images, seed=0):
+    """`step(i)` for the timers: one `ClassicLoop.step` on a batch drawn from `images` as the classic recipe does."""
+    rng = np.random.default_rng(seed)
+    return lambda i: loop.step(images[rng.integers(0, len(images), loop.batch_size)])
+
+
 def time_classic_loop(loop, images, steps, repeats, seed=0):
     """Median milliseconds per `ClassicLoop.step` (batches drawn from `images` as the classic recipe does)."""
-    rng = np.random.default_rng(seed)
-    return time_steps(lambda i: loop.step(images[rng.integers(0, len(images), loop.batch_size)]), steps, repeats)
+    return time_steps(classic_step(loop, images, seed), steps, repeats)
+
+
+def same_networks(loop, model):
+    """Whether `ClassicLoop` `loop` and GAN `model` have networks of the same sizes (what a fair comparison needs)."""
+    return (loop.generator.count_params(), loop.discriminator.count_params()) == (
+        model.generator.count_params(), model.discriminator.count_params())
 
 
 def generate_request(model, n):
@@ -363,17 +374,15 @@ def child_head_to_head(steps, repeats, steps_per_execution, limit=None):
     images, labels = images[:limit], labels[:limit].astype("int32")
     float_images = images[..., None].astype("float32") / 127.5 - 1.0
     loop = ClassicLoop(batch_size=32, seed=0)
-    rng = np.random.default_rng(0)
+    step = classic_step(loop, float_images)
     entry = get_entry("gan-mnist")
     model = entry.build(**dict(CLASSIC_SETUP))
     model.compile(jit_compile=True, steps_per_execution=steps_per_execution, **recipe_optimizers(entry.recipe))
-    same_networks = (loop.generator.count_params(), loop.discriminator.count_params()) == (
-        model.generator.count_params(), model.discriminator.count_params())
     data = zoo_data.load(images, labels=labels, batch_size=32, seed=0).repeat()
     fit_steps = -(-steps // steps_per_execution) * steps_per_execution  # Keras runs whole executions
     classic_rounds, fit_rounds = [], []
     for _ in range(repeats + 1):
-        classic_rounds.append(time_round(lambda i: loop.step(float_images[rng.integers(0, len(float_images), 32)]), steps))
+        classic_rounds.append(time_round(step, steps))
         fit_rounds.append(time_fit(model, data, fit_steps, 1)[0])  # each fit call: a warm-up epoch, a timed one
     classic_rounds, fit_rounds = classic_rounds[1:], fit_rounds[1:]
     return {
@@ -382,7 +391,7 @@ def child_head_to_head(steps, repeats, steps_per_execution, limit=None):
         "ratio": median([c / f for c, f in zip(classic_rounds, fit_rounds)]),
         "classic_rounds": classic_rounds,
         "fit_rounds": fit_rounds,
-        "same_networks": same_networks,
+        "same_networks": same_networks(loop, model),
         "jit_compile": bool(model.jit_compile),
     }
 
