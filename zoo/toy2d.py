@@ -16,6 +16,7 @@ from keras import layers, ops
 
 from zoo._base import GAN, _as_array, check_positive_int
 from zoo._registry import register_model
+from zoo.data import without_autotuner
 
 RING = "ring8"
 MODES = 8
@@ -110,7 +111,8 @@ class Toy2DGAN(GAN):
         if count < batch_size:
             raise ValueError(f"batch_size={batch_size} is larger than the {count} points")
         dataset = tf.data.Dataset.from_tensor_slices(ring_points(count, seed))
-        return dataset.shuffle(count, seed=seed).batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+        return without_autotuner(
+            dataset.shuffle(count, seed=seed).batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE))
 
     # ------------------------------------------------------- pictures
     def discriminator_plane(self, steps=120):
