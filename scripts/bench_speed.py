@@ -22,7 +22,6 @@ import csv
 import datetime
 import json
 import os
-import platform
 import re
 import shlex
 import subprocess
@@ -122,14 +121,8 @@ def command_line(argv):
 
 
 def machine_info():
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
     return {
-        "cpu": model,
+        "cpu": speed.cpu_name(),
         "cores": os.cpu_count(),
         "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
         "tensorflow": tf.__version__,

@@ -19,6 +19,7 @@ import argparse
 import gc
 import json
 import math
+import platform
 import statistics
 import sys
 import threading
@@ -115,6 +116,15 @@ def train_step_flops(model, batch_size):
 
 
 # ----------------------------------------------------------------- timing
+def cpu_name():
+    """The CPU's model name (/proc/cpuinfo), or what `platform` knows."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
+
+
 def median(values):
     return float(statistics.median(values))
 

@@ -1,0 +1,122 @@
+"""Whole-epoch times of `fit` over `zoo.data.load`, with tf.data's autotuner off (the zoo's setting) and on.
+
+    python scripts/bench_epochs.py gan-mnist --epochs 4 --out docs/speed/epochs
+
+`bench_speed.py` times steps over a repeating dataset, one iterator for the whole run, so it cannot
+see what happens between epochs: Keras's `fit` makes a new iterator each epoch, and deleting the old
+one waits for the autotuner's thread to wake up (TensorFlow 2.21), which can be tens of seconds
+away. This script trains NAME's recipe (seed 0, no checkpoints) for `--epochs` epochs once with the
+autotuner off and once with it on, in one process, and reports each epoch's seconds and the ratio
+of the mean epoch times after the first (which also traces the step). Writes `epochs.md` and
+`epochs.json` to `--out`. `--limit` trains on the first N images (quick checks; the stall needs long
+epochs to show).
+"""
+
+import argparse
+import datetime
+import json
+import shlex
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if (ROOT / "zoo" / "__init__.py").is_file() and str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # measure this checkout's zoo
+
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import zoo  # noqa: E402
+from zoo import data as zoo_data, speed  # noqa: E402
+from zoo._registry import get_entry, recipe_optimizers  # noqa: E402
+from zoo.cli import positive_int  # noqa: E402
+
+SETTINGS = ("autotuner off (zoo.data.load)", "autotuner on (tf.data's default)")
+
+
+class EpochSeconds(keras.callbacks.Callback):
+    """Wall seconds from each epoch's start to its end, the iterator's creation and the previous one's deletion included."""
+
+    def __init__(self):
+        super().__init__()
+        self.seconds = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self._start)
+
+
+def epoch_seconds(name, epochs, autotune, limit=None):
+    """Seconds of each of `epochs` epochs of `name`'s recipe, fresh networks, seed 0."""
+    entry = get_entry(name)
+    keras.utils.set_random_seed(0)
+    model = entry.build(seed=0)
+    model.compile(**recipe_optimizers(entry.recipe))
+    dataset = zoo_data.load(entry.dataset, labels=True, batch_size=entry.recipe.get("batch_size", 64), seed=0, limit=limit)
+    if autotune:
+        options = tf.data.Options()
+        options.autotune.enabled = True
+        dataset = dataset.with_options(options)
+    timer = EpochSeconds()
+    model.fit(dataset, epochs=epochs, callbacks=[timer], verbose=0)
+    return timer.seconds
+
+
+def summarise(seconds):
+    later = seconds[1:]  # the first epoch also traces the step
+    return {"seconds": [round(s, 2) for s in seconds], "mean_after_first": round(statistics.mean(later), 2),
+            "max_after_first": round(max(later), 2), "min_after_first": round(min(later), 2)}
+
+
+def markdown(result):
+    rows = ["| setting | epoch seconds | mean after the first | slowest - fastest |", "|---|---|---|---|"]
+    for setting in SETTINGS:
+        s = result["settings"][setting]
+        rows.append(f"| {setting} | {', '.join(f'{x:.1f}' for x in s['seconds'])} | {s['mean_after_first']:.1f} "
+                    f"| {s['max_after_first'] - s['min_after_first']:.1f} |")
+    return "\n".join([
+        f"# Epoch times of `{result['model']}`, tf.data autotuner off and on", "",
+        f"Command: `{result['command']}`  ",
+        f"Date: {result['date']}; CPU: {result['cpu']}; TensorFlow {result['tensorflow_version']}, Keras {result['keras_version']}.",
+        "", *rows, "",
+        f"Autotuner on / off, mean epoch time after the first: **{result['ratio_on_over_off']:.2f}x**.", "",
+    ])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("name", nargs="?", default="gan-mnist", choices=zoo.list_models("*-mnist"))
+    parser.add_argument("--epochs", type=positive_int, default=4, help="epochs per setting (at least 2)")
+    parser.add_argument("--limit", type=positive_int, help="train on the first N images only (quick checks)")
+    parser.add_argument("--out", default=str(ROOT / "docs" / "speed" / "epochs"))
+    args = parser.parse_args(argv)
+    if args.epochs < 2:
+        parser.error("--epochs must be at least 2: the first epoch traces the step and is left out of the mean")
+    command = " ".join(["python scripts/bench_epochs.py", *map(shlex.quote, argv if argv is not None else sys.argv[1:])])
+    settings = {}
+    for setting, autotune in zip(SETTINGS, (False, True)):
+        seconds = epoch_seconds(args.name, args.epochs, autotune, args.limit)
+        settings[setting] = summarise(seconds)
+        print(f"{setting}: " + ", ".join(f"{s:.1f}" for s in seconds) + " s", flush=True)
+    off, on = (settings[s]["mean_after_first"] for s in SETTINGS)
+    result = {
+        "model": args.name, "command": command, "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "cpu": speed.cpu_name(), "tensorflow_version": tf.__version__,
+        "keras_version": keras.__version__, "epochs": args.epochs, "limit": args.limit,
+        "settings": settings, "ratio_on_over_off": round(on / off, 3),
+    }
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    report = markdown(result)
+    (out / "epochs.md").write_text(report)
+    (out / "epochs.json").write_text(json.dumps(result, indent=1) + "\n")
+    print(report)
+    return result
+
+
+if __name__ == "__main__":
+    main()
