@@ -128,10 +128,10 @@ def load(source, split="train", labels=True, batch_size=128, shuffle=True, seed=
 
 
 def without_autotuner(dataset):
-    """`dataset` with tf.data's autotuner off (AUTOTUNE stays a fixed default). The autotuner runs a
-    thread per iterator, and deleting the iterator waits for that thread's next wake-up, up to about a
-    minute later: `fit` makes an iterator per epoch, and each epoch boundary stalled 0-40 s
-    (TensorFlow 2.21; 27-28 against 26-28 s, then 41.5 against 26-27 s an epoch of `gan-mnist`, README)."""
+    """`dataset` with tf.data's autotuner off (AUTOTUNE then means TensorFlow's fixed defaults). The
+    autotuner runs a thread per iterator, and deleting the iterator waits for that thread's next
+    wake-up, which can be tens of seconds away: `fit` makes an iterator per epoch, so each epoch
+    boundary stalled (TensorFlow 2.21; `scripts/bench_epochs.py` measures it, README "Speed")."""
     options = tf.data.Options()
     options.autotune.enabled = False
     return dataset.with_options(options)
