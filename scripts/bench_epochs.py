@@ -18,7 +18,6 @@ import json
 import shlex
 import statistics
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,20 +35,6 @@ from zoo.cli import positive_int  # noqa: E402
 SETTINGS = ("autotuner off (zoo.data.load)", "autotuner on (tf.data's default)")
 
 
-class EpochSeconds(keras.callbacks.Callback):
-    """Wall seconds from each epoch's start to its end, the iterator's creation and the previous one's deletion included."""
-
-    def __init__(self):
-        super().__init__()
-        self.seconds = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(time.perf_counter() - self._start)
-
-
 def epoch_seconds(name, epochs, autotune, limit=None):
     """Seconds of each of `epochs` epochs of `name`'s recipe, fresh networks, seed 0."""
     entry = get_entry(name)
@@ -61,7 +46,7 @@ def epoch_seconds(name, epochs, autotune, limit=None):
         options = tf.data.Options()
         options.autotune.enabled = True
         dataset = dataset.with_options(options)
-    timer = EpochSeconds()
+    timer = speed.EpochTimes()  # the iterator's creation and the previous one's deletion fall inside an epoch
     model.fit(dataset, epochs=epochs, callbacks=[timer], verbose=0)
     return timer.seconds
 
