@@ -9,8 +9,9 @@ first epoch that clears it. The minutes are training time only (scoring is left 
 step is counted). Resumable: OUT/quality.json keeps every scored epoch and training goes on from
 the last checkpoint (exactly: a resumed run draws the data orders and latents of the uninterrupted
 one). `--score-from K` leaves epochs before K unscored, for long runs whose early epochs
-are known to miss (scoring costs about half a minute an epoch); if epoch K already clears the bar, the
-result is an upper bound and says so. `--write-metadata` records the result under "time_to_quality"
+are known to miss (scoring costs about half a minute an epoch), and `--score-every M` scores only every
+M-th epoch from K on (and the last); if an epoch clears the bar and the one before it was not scored,
+the result is an upper bound and says so. `--write-metadata` records the result under "time_to_quality"
 in weights/NAME.json. `--jit-compile` trains with XLA: the same recipe, but not the run behind the
 weights (XLA sums in another order), so its result is not written to the metadata.
 """
@@ -55,8 +56,10 @@ class QualityBar:
     """Scores checkpoints against the bar, appends each result to the record file and stops
     training once the bar is cleared (`callback` runs it after each epoch's checkpoint)."""
 
-    def __init__(self, out_dir, record, record_path, n, score_from=1, rejection_keep=None, rejection_strata=RELEASE_STRATA):
+    def __init__(self, out_dir, record, record_path, n, score_from=1, rejection_keep=None, rejection_strata=RELEASE_STRATA,
+                 score_every=1, last_epoch=None):
         self.record, self.record_path, self.n, self.score_from = record, record_path, n, score_from
+        self.score_every, self.last_epoch = score_every, last_epoch
         self.rejection_keep, self.rejection_strata = rejection_keep, rejection_strata
         self.callback = AfterEachCheckpoint(out_dir, self.after_epoch)
 
@@ -71,9 +74,14 @@ class QualityBar:
         report(result)
         return result
 
+    def scheduled(self, epoch):
+        """Whether `epoch` is one to score: K, K + M, K + 2M, ... and the last."""
+        return epoch >= self.score_from and ((epoch - self.score_from) % self.score_every == 0 or epoch == self.last_epoch)
+
     def after_epoch(self, model, state):
-        if state["epochs_done"] < self.score_from:
-            print(f"epoch {state['epochs_done']}: not scored (--score-from {self.score_from})", flush=True)
+        if not self.scheduled(state["epochs_done"]):
+            print(f"epoch {state['epochs_done']}: not scored (--score-from {self.score_from}"
+                  f" --score-every {self.score_every})", flush=True)
             return
         if not self.score(model, state)["misses"]:
             model.stop_training = True
@@ -87,6 +95,8 @@ def main(argv=None):
     parser.add_argument("-n", type=positive_int, default=10_000, help="samples scored per epoch")
     parser.add_argument("--score-from", type=positive_int, default=1, metavar="K",
                         help="score epochs K and later only (default 1: every epoch)")
+    parser.add_argument("--score-every", type=positive_int, default=1, metavar="M",
+                        help="score every M-th epoch from K on, and the last (default 1: every epoch)")
     parser.add_argument("--limit", type=positive_int, help="train on the first N images only (for quick checks)")
     parser.add_argument("--write-metadata", action="store_true", help="record the result in weights/NAME.json")
     parser.add_argument("--jit-compile", action="store_true",
@@ -109,14 +119,15 @@ def main(argv=None):
     if "references" not in record:
         record["references"] = bar_references(args.n)
     recipe = get_entry(args.name).recipe
-    scorer = QualityBar(out, record, record_path, args.n, args.score_from, recipe.get("rejection_keep"), release_strata(recipe))
+    scorer = QualityBar(out, record, record_path, args.n, args.score_from, recipe.get("rejection_keep"), release_strata(recipe),
+                        args.score_every, args.max_epochs)
 
     # scores of epochs the run no longer has (a deleted checkpoint: start again)
     record["epochs"] = [result for result in record["epochs"] if result["epoch"] <= done]
     for result in record["epochs"]:
         report(result)
     last_scored = record["epochs"][-1]["epoch"] if record["epochs"] else 0
-    if done >= args.score_from and done > last_scored:  # stopped between a checkpoint and its score
+    if scorer.scheduled(done) and done > last_scored:  # stopped between a checkpoint and its score
         scorer.score(*train(args.name, epochs=done, out_dir=out, seed=0, verbose=0, jit_compile=args.jit_compile))
     cleared = bool(record["epochs"]) and not record["epochs"][-1]["misses"]
     if not cleared and done < args.max_epochs:
@@ -130,8 +141,9 @@ def main(argv=None):
         "epochs": result["epoch"],
         "train_minutes": result["train_minutes"],
         "misses": result["misses"],
-        # the first scored epoch may not be the first that clears
-        "upper_bound": not result["misses"] and result is record["epochs"][0] and result["epoch"] > 1,
+        # an unscored epoch just before the one that clears may have cleared already
+        "upper_bound": not result["misses"] and result["epoch"] > 1
+        and (len(record["epochs"]) < 2 or record["epochs"][-2]["epoch"] != result["epoch"] - 1),
         "command": command,
         "machine": "2-core CPU",
         **({"jit_compile": True} if xla else {}),

@@ -66,6 +66,28 @@ def test_epochs_before_score_from_are_not_scored(tmp_path, monkeypatch, capsys):
     assert '"cleared": true' in out and '"epochs": 2' in out and '"upper_bound": true' in out
 
 
+def test_score_every_scores_every_mth_epoch_and_the_last(tmp_path, monkeypatch, capsys):
+    script = load_script("time_to_quality")
+    verdicts = iter([["recall 0.70 < 0.75"], ["recall 0.74 < 0.75"], []])
+    monkeypatch.setattr(script, "quality_bar_misses", lambda metrics, **references: next(verdicts))
+    script.main(run_args(tmp_path / "last", 4) + ["--score-every", "2"])
+    record = json.loads((tmp_path / "last" / "quality.json").read_text())
+    # 1, 3, then 4 because it is the last; 4 clears and 3 was scored, so 4 is the first that clears
+    assert [e["epoch"] for e in record["epochs"]] == [1, 3, 4]
+    out = capsys.readouterr().out
+    assert "epoch 2: not scored" in out
+    assert '"cleared": true' in out and '"epochs": 4' in out and '"upper_bound": false' in out
+
+    verdicts = iter([["recall 0.70 < 0.75"], [], ["never asked"]])
+    script.main(run_args(tmp_path / "gap", 5) + ["--score-from", "2", "--score-every", "2"])
+    record = json.loads((tmp_path / "gap" / "quality.json").read_text())
+    assert [e["epoch"] for e in record["epochs"]] == [2, 4]
+    assert json.loads((tmp_path / "gap" / "state.json").read_text())["epochs_done"] == 4
+    # epoch 3 was not scored and may have cleared already
+    out = capsys.readouterr().out
+    assert '"cleared": true' in out and '"epochs": 4' in out and '"upper_bound": true' in out
+
+
 def test_score_from_past_the_last_epoch_is_refused_before_training(tmp_path, capsys):
     script = load_script("time_to_quality")
     with pytest.raises(SystemExit):
