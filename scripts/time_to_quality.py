@@ -141,6 +141,7 @@ def main(argv=None):
         "epochs": result["epoch"],
         "train_minutes": result["train_minutes"],
         "misses": result["misses"],
+        "metrics": result["metrics"],  # kept in the metadata: runs/ is not committed
         # an unscored epoch just before the one that clears may have cleared already
         "upper_bound": not result["misses"] and result["epoch"] > 1
         and (len(record["epochs"]) < 2 or record["epochs"][-2]["epoch"] != result["epoch"] - 1),

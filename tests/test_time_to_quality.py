@@ -24,6 +24,8 @@ def test_records_each_epoch_and_resumes(tmp_path, capsys):
     assert any(miss.startswith("classifier_score") for miss in epoch["misses"])
     out = capsys.readouterr().out
     assert '"cleared": false' in out and '"upper_bound": false' in out
+    summary = json.loads(out[out.index("{\n"):])
+    assert summary["metrics"] == epoch["metrics"] and "classifier_score" in summary["metrics"]
     # a second run reads the record instead of training again
     checkpoint = (tmp_path / "checkpoint.keras").stat().st_mtime_ns
     script.main(run_args(tmp_path, 1))
