@@ -43,9 +43,8 @@ from zoo import speed  # noqa: E402
 from zoo._base import dtype_policy  # noqa: E402
 from zoo._registry import get_entry, list_models, recipe_optimizers  # noqa: E402
 from zoo.baseline import ClassicLoop  # noqa: E402
-from zoo.speed import CLASSIC_SETUP  # noqa: E402
+from zoo.speed import CLASSIC_SETUP, THREAD_ENV, machine_info  # noqa: E402
 
-THREAD_ENV = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 SECTIONS = {
     "train": "1. Training throughput: fit vs the classic train_on_batch loop",
     "flops": "2. Arithmetic efficiency of a train step",
@@ -118,17 +117,6 @@ def command_line(argv):
     """The command as typed, thread variables included, for the report."""
     env = [f"{k}={os.environ[k]}" for k in THREAD_ENV if k in os.environ]
     return " ".join(env + ["python scripts/bench_speed.py"] + [shlex.quote(a) for a in argv])
-
-
-def machine_info():
-    return {
-        "cpu": speed.cpu_name(),
-        "cores": os.cpu_count(),
-        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "threads": {k: os.environ.get(k, "default") for k in THREAD_ENV},
-    }
 
 
 class Bench:

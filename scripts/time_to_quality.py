@@ -12,7 +12,8 @@ one). `--score-from K` leaves epochs before K unscored, for long runs whose earl
 are known to miss (scoring costs about half a minute an epoch), and `--score-every M` scores only every
 M-th epoch from K on (and the last); if an epoch clears the bar and the one before it was not scored,
 the result is an upper bound and says so. `--write-metadata` records the result under "time_to_quality"
-in weights/NAME.json. `--jit-compile` trains with XLA: the same recipe, but not the run behind the
+in weights/NAME.json, with the machine of each invocation that trained (CPU, cores, threads, load and
+its float32 matmul GFLOP/s, measured before training: minutes on another machine scale with it). `--jit-compile` trains with XLA: the same recipe, but not the run behind the
 weights (XLA sums in another order), so its result is not written to the metadata.
 """
 
@@ -26,6 +27,7 @@ import zoo
 from zoo.cli import positive_int
 from zoo._registry import get_entry
 from zoo.metrics import bar_references, evaluate, quality_bar_misses
+from zoo.speed import machine_info, matmul_peak_gflops
 from zoo.rejection import RELEASE_STRATA, calibrate_for_release, release_strata
 from zoo.training import CHECKPOINT, AfterEachCheckpoint, _atomic_write_text, load_state, train
 
@@ -124,6 +126,7 @@ def main(argv=None):
 
     # scores of epochs the run no longer has (a deleted checkpoint: start again)
     record["epochs"] = [result for result in record["epochs"] if result["epoch"] <= done]
+    record["machines"] = [machine for machine in record.get("machines", []) if machine["from_epoch"] < done]
     for result in record["epochs"]:
         report(result)
     last_scored = record["epochs"][-1]["epoch"] if record["epochs"] else 0
@@ -131,6 +134,10 @@ def main(argv=None):
         scorer.score(*train(args.name, epochs=done, out_dir=out, seed=0, verbose=0, jit_compile=args.jit_compile))
     cleared = bool(record["epochs"]) and not record["epochs"][-1]["misses"]
     if not cleared and done < args.max_epochs:
+        # minutes depend on the machine, and a resumed run may go on on another one
+        record["machines"].append(
+            {"from_epoch": done, **machine_info(), "matmul_gflops": round(matmul_peak_gflops(), 1)})
+        _atomic_write_text(record_path, json.dumps(record, indent=1) + "\n")
         train(args.name, epochs=args.max_epochs, out_dir=out, seed=0, limit=args.limit, verbose=0, callbacks=[scorer.callback],
               jit_compile=args.jit_compile)
 
@@ -146,7 +153,9 @@ def main(argv=None):
         "upper_bound": not result["misses"] and result["epoch"] > 1
         and (len(record["epochs"]) < 2 or record["epochs"][-2]["epoch"] != result["epoch"] - 1),
         "command": command,
-        "machine": "2-core CPU",
+        "seconds_per_epoch": round(result["train_minutes"] * 60 / result["epoch"], 1),
+        # one entry per invocation that trained: CPU, cores, load, threads, float32 matmul GFLOP/s
+        "machines": record["machines"],
         **({"jit_compile": True} if xla else {}),
     }
     print(json.dumps(summary, indent=1))

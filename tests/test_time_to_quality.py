@@ -26,6 +26,11 @@ def test_records_each_epoch_and_resumes(tmp_path, capsys):
     assert '"cleared": false' in out and '"upper_bound": false' in out
     summary = json.loads(out[out.index("{\n"):])
     assert summary["metrics"] == epoch["metrics"] and "classifier_score" in summary["metrics"]
+    # the machine that trained, with its matmul speed, so minutes can be compared across machines
+    (machine,) = record["machines"]
+    assert machine["from_epoch"] == 0 and machine["cores"] >= 1 and machine["cpu"] and machine["matmul_gflops"] > 0
+    assert summary["machines"] == [machine]
+    assert summary["seconds_per_epoch"] == pytest.approx(epoch["train_minutes"] * 60, abs=0.1)
     # a second run reads the record instead of training again
     checkpoint = (tmp_path / "checkpoint.keras").stat().st_mtime_ns
     script.main(run_args(tmp_path, 1))
@@ -35,6 +40,8 @@ def test_records_each_epoch_and_resumes(tmp_path, capsys):
     script.main(run_args(tmp_path, 2))
     epochs = json.loads((tmp_path / "quality.json").read_text())["epochs"]
     assert [e["epoch"] for e in epochs] == [1, 2] and epochs[0] == epoch
+    machines = json.loads((tmp_path / "quality.json").read_text())["machines"]
+    assert [m["from_epoch"] for m in machines] == [0, 1] and machines[0] == machine
     assert epochs[1]["train_minutes"] > epoch["train_minutes"]
     # stopped between epoch 2's checkpoint and its score: the checkpoint is scored, not trained further
     (tmp_path / "quality.json").write_text(json.dumps({**record, "epochs": epochs[:1]}))

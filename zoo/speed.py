@@ -19,6 +19,7 @@ import argparse
 import gc
 import json
 import math
+import os
 import platform
 import statistics
 import sys
@@ -123,6 +124,21 @@ def cpu_name():
             return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     except (OSError, StopIteration):
         return platform.processor() or platform.machine()
+
+
+THREAD_ENV = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+
+
+def machine_info():
+    """What a timing depends on: CPU, cores, load, versions and the thread variables."""
+    return {
+        "cpu": cpu_name(),
+        "cores": os.cpu_count(),
+        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "threads": {k: os.environ.get(k, "default") for k in THREAD_ENV},
+    }
 
 
 def median(values):
