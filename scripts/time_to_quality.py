@@ -27,7 +27,7 @@ import zoo
 from zoo.cli import positive_int
 from zoo._registry import get_entry
 from zoo.metrics import bar_references, evaluate, quality_bar_misses
-from zoo.speed import machine_info, matmul_peak_gflops
+from zoo.speed import machines_before, training_machine
 from zoo.rejection import RELEASE_STRATA, calibrate_for_release, release_strata
 from zoo.training import CHECKPOINT, AfterEachCheckpoint, _atomic_write_text, load_state, train
 
@@ -126,7 +126,7 @@ def main(argv=None):
 
     # scores of epochs the run no longer has (a deleted checkpoint: start again)
     record["epochs"] = [result for result in record["epochs"] if result["epoch"] <= done]
-    record["machines"] = [machine for machine in record.get("machines", []) if machine["from_epoch"] < done]
+    record["machines"] = machines_before(record.get("machines", []), done)
     for result in record["epochs"]:
         report(result)
     last_scored = record["epochs"][-1]["epoch"] if record["epochs"] else 0
@@ -135,8 +135,7 @@ def main(argv=None):
     cleared = bool(record["epochs"]) and not record["epochs"][-1]["misses"]
     if not cleared and done < args.max_epochs:
         # minutes depend on the machine, and a resumed run may go on on another one
-        record["machines"].append(
-            {"from_epoch": done, **machine_info(), "matmul_gflops": round(matmul_peak_gflops(), 1)})
+        record["machines"].append(training_machine(done))
         _atomic_write_text(record_path, json.dumps(record, indent=1) + "\n")
         train(args.name, epochs=args.max_epochs, out_dir=out, seed=0, limit=args.limit, verbose=0, callbacks=[scorer.callback],
               jit_compile=args.jit_compile)

@@ -1,7 +1,7 @@
 """Train a registered model with its recipe and ship the weights: `python scripts/train.py NAME`.
 
 Writes `weights/NAME.weights.h5` and `weights/NAME.json` (sha256, parameter
-counts, the exact command, epochs, wall time, versions). Training runs in
+counts, the exact command, epochs, wall time, each invocation's machine, versions). Training runs in
 `runs/NAME` and resumes there if interrupted: run the same command again.
 """
 
@@ -15,12 +15,30 @@ from pathlib import Path
 import zoo
 from zoo._registry import get_entry, sha256
 from zoo.rejection import calibrate_for_release, release_strata
-from zoo.training import train
+from zoo.speed import machines_before, training_machine
+from zoo.training import CHECKPOINT, _atomic_write_text, load_state, train
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def export(model, state, name, command, weights_dir):
+def record_machine(out_dir, name, epochs):
+    """Append this invocation's machine to OUT/machines.json (when it has epochs left to train) and
+    return the list: minutes depend on the machine, and a resumed run may go on on another one."""
+    out_dir = Path(out_dir)
+    path = out_dir / "machines.json"
+    state = load_state(out_dir)
+    if state and state["name"] != name:
+        return []  # another model's run: `train` refuses it
+    done = state["epochs_done"] if state and (out_dir / CHECKPOINT).is_file() else 0
+    machines = machines_before(json.loads(path.read_text()) if path.is_file() else [], done)
+    if done < epochs:
+        machines.append(training_machine(done))
+        out_dir.mkdir(parents=True, exist_ok=True)
+        _atomic_write_text(path, json.dumps(machines, indent=1) + "\n")
+    return machines
+
+
+def export(model, state, name, command, weights_dir, machines=None):
     weights_dir.mkdir(parents=True, exist_ok=True)
     weights = weights_dir / f"{name}.weights.h5"
     entry = get_entry(name)
@@ -48,7 +66,9 @@ def export(model, state, name, command, weights_dir):
             "seed": state["seed"],
             "wall_time_minutes": round(state["train_seconds"] / 60, 1),
             "final_losses": {k: round(v[-1], 4) for k, v in state["history"].items()},
-            "machine": "2-core CPU",
+            "seconds_per_epoch": round(state["train_seconds"] / state["epochs_done"], 1),
+            # one entry per invocation that trained: CPU, cores, load, threads, float32 matmul GFLOP/s
+            **({"machines": machines} if machines is not None else {}),
             **({"rejection_keep": keep} if keep else {}),
             **({"rejection_strata": entry.recipe["rejection_strata"]} if keep and "rejection_strata" in entry.recipe else {}),
         },
@@ -71,8 +91,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     out = args.out or str(ROOT / "runs" / args.name)
     command = " ".join(["python scripts/train.py", *map(shlex.quote, argv if argv is not None else sys.argv[1:])])
+    machines = record_machine(out, args.name, args.epochs or get_entry(args.name).recipe.get("epochs", 10))
     model, state = train(args.name, epochs=args.epochs, out_dir=out, seed=args.seed, verbose=2)
-    export(model, state, args.name, command, Path(args.weights_dir))
+    export(model, state, args.name, command, Path(args.weights_dir), machines)
 
 
 if __name__ == "__main__":

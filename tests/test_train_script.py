@@ -1,10 +1,11 @@
 """scripts/train.py's export: weights, metadata, and the rejection sampler where the recipe has one."""
 
 import json
+import os
 
 import zoo
 from conftest import load_script
-from zoo import _registry, rejection
+from zoo import _registry, rejection, speed, training
 
 STATE = {"data": "mnist", "epochs_done": 1, "batch_size": 64, "seed": 0, "train_seconds": 60.0,
          "history": {"d_loss": [1.0], "g_loss": [0.5]}}
@@ -36,3 +37,33 @@ def test_export_fits_as_many_strata_as_the_recipe_names(tmp_path, monkeypatch):
     assert meta["recipe"]["rejection_strata"] == 4
     monkeypatch.setenv(_registry.WEIGHTS_ENV, str(tmp_path))
     assert len(zoo.load("lsgan-mnist").rejection.thresholds) == 4
+
+
+def test_export_records_seconds_per_epoch_and_the_machines_it_is_given(tmp_path):
+    model = _registry.get_entry("gan-mnist").build(seed=0)
+    machines = [{"from_epoch": 0, "cpu": "some CPU", "matmul_gflops": 100.0}]
+    load_script("train").export(model, STATE, "gan-mnist", "python scripts/train.py gan-mnist", tmp_path, machines)
+    recipe = json.loads((tmp_path / "gan-mnist.json").read_text())["recipe"]
+    assert recipe["seconds_per_epoch"] == 60.0 and recipe["machines"] == machines
+
+
+def test_record_machine_keeps_one_entry_per_invocation_that_trains(tmp_path, monkeypatch):
+    monkeypatch.setattr(speed, "matmul_peak_gflops", lambda: 123.456)
+    record_machine = load_script("train").record_machine
+    first = record_machine(tmp_path, "gan-mnist", 3)
+    assert [m["from_epoch"] for m in first] == [0] and first[0]["matmul_gflops"] == 123.5
+    assert first[0]["cores"] == os.cpu_count() and set(first[0]["threads"]) == set(speed.THREAD_ENV)
+    assert json.loads((tmp_path / "machines.json").read_text()) == json.loads(json.dumps(first))
+
+    # stopped after epoch 2, with a later invocation's entry left over from a checkpoint since deleted
+    (tmp_path / training.CHECKPOINT).write_bytes(b"")
+    (tmp_path / training.STATE).write_text(json.dumps({"name": "gan-mnist", "epochs_done": 2}))
+    (tmp_path / "machines.json").write_text(json.dumps(first + [{**first[0], "from_epoch": 5}]))
+    resumed = record_machine(tmp_path, "gan-mnist", 3)
+    assert [m["from_epoch"] for m in resumed] == [0, 2]
+
+    (tmp_path / training.STATE).write_text(json.dumps({"name": "gan-mnist", "epochs_done": 3}))
+    assert [m["from_epoch"] for m in record_machine(tmp_path, "gan-mnist", 3)] == [0, 2]  # nothing left to train
+    assert len(json.loads((tmp_path / "machines.json").read_text())) == 2
+    assert record_machine(tmp_path, "dcgan-mnist", 9) == []  # another model's run: train refuses it
+    assert len(json.loads((tmp_path / "machines.json").read_text())) == 2

@@ -141,6 +141,17 @@ def machine_info():
     }
 
 
+def training_machine(from_epoch):
+    """One training invocation's machine: `machine_info()`, its matmul GFLOP/s measured now, and the
+    epoch it started from (a resumed run may go on on another machine, and minutes scale with it)."""
+    return {"from_epoch": from_epoch, **machine_info(), "matmul_gflops": round(matmul_peak_gflops(), 1)}
+
+
+def machines_before(machines, epochs_done):
+    """The invocations a run at `epochs_done` still has (a deleted checkpoint drops the later ones)."""
+    return [machine for machine in machines if machine["from_epoch"] < epochs_done]
+
+
 def median(values):
     return float(statistics.median(values))
 
