@@ -19,7 +19,7 @@ from pathlib import Path
 import zoo
 from zoo._registry import get_entry
 from zoo.metrics import evaluate
-from zoo.training import CHECKPOINT, AfterEachCheckpoint, _atomic_write_text, load_state, train
+from zoo.training import AfterEachCheckpoint, _atomic_write_text, load_state, resumed_epochs, train
 
 
 def score(model, data, n, seed):
@@ -46,7 +46,7 @@ def curve(name, data, epochs, out_dir, finetune, n, seed, limit=None):
     saved = out_dir / "points.json"
     points = [tuple(point) for point in json.loads(saved.read_text())] if saved.is_file() else []
     state = load_state(out_dir)
-    done = state["epochs_done"] if state and (out_dir / CHECKPOINT).is_file() else 0
+    done = resumed_epochs(out_dir, state)
     del points[done + 1 :]
     scores = EpochScores(out_dir, points, "finetune" if finetune else "scratch", data, n, seed)
     if not points:

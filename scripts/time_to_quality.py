@@ -29,7 +29,7 @@ from zoo._registry import get_entry
 from zoo.metrics import bar_references, evaluate, quality_bar_misses
 from zoo.speed import machines_before, training_machine
 from zoo.rejection import RELEASE_STRATA, calibrate_for_release, release_strata
-from zoo.training import CHECKPOINT, AfterEachCheckpoint, _atomic_write_text, load_state, train
+from zoo.training import AfterEachCheckpoint, _atomic_write_text, load_state, resumed_epochs, train
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -111,7 +111,7 @@ def main(argv=None):
     out = Path(args.out or ROOT / "runs" / "time-to-quality" / args.name)
     out.mkdir(parents=True, exist_ok=True)
     state = load_state(out)
-    done = state["epochs_done"] if state and (out / CHECKPOINT).is_file() else 0
+    done = resumed_epochs(out, state)
     xla = bool(state.get("jit_compile")) if done else args.jit_compile  # a resumed run keeps its setting
     if xla and args.write_metadata:
         parser.error(f"{out} holds a run with XLA, not how the shipped weights were trained: "

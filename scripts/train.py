@@ -16,7 +16,7 @@ import zoo
 from zoo._registry import get_entry, sha256
 from zoo.rejection import calibrate_for_release, release_strata
 from zoo.speed import machines_before, training_machine
-from zoo.training import CHECKPOINT, _atomic_write_text, load_state, train
+from zoo.training import _atomic_write_text, load_state, resumed_epochs, train
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,7 +29,7 @@ def record_machine(out_dir, name, epochs):
     state = load_state(out_dir)
     if state and state["name"] != name:
         return []  # another model's run: `train` refuses it
-    done = state["epochs_done"] if state and (out_dir / CHECKPOINT).is_file() else 0
+    done = resumed_epochs(out_dir, state)
     machines = machines_before(json.loads(path.read_text()) if path.is_file() else [], done)
     if done < epochs:
         machines.append(training_machine(done))

@@ -159,6 +159,11 @@ def load_state(out_dir):
     return json.loads(path.read_text()) if path.is_file() else None
 
 
+def resumed_epochs(out_dir, state):
+    """The epochs a run in `out_dir` with `state` resumes after: none without its checkpoint."""
+    return state["epochs_done"] if state and (Path(out_dir) / CHECKPOINT).is_file() else 0
+
+
 def train(
     name,
     epochs=None,
