@@ -12,6 +12,8 @@ import shlex
 import sys
 from pathlib import Path
 
+import keras
+
 import zoo
 from zoo._registry import get_entry, sha256
 from zoo.rejection import calibrate_for_release, release_strata
@@ -21,21 +23,27 @@ from zoo.training import _atomic_write_text, load_state, resumed_epochs, train
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def record_machine(out_dir, name, epochs):
-    """Append this invocation's machine to OUT/machines.json (when it has epochs left to train) and
-    return the list: minutes depend on the machine, and a resumed run may go on on another one."""
-    out_dir = Path(out_dir)
-    path = out_dir / "machines.json"
-    state = load_state(out_dir)
-    if state and state["name"] != name:
-        return []  # another model's run: `train` refuses it
-    done = resumed_epochs(out_dir, state)
-    machines = machines_before(json.loads(path.read_text()) if path.is_file() else [], done)
-    if done < epochs:
-        machines.append(training_machine(done))
-        out_dir.mkdir(parents=True, exist_ok=True)
-        _atomic_write_text(path, json.dumps(machines, indent=1) + "\n")
-    return machines
+class MachineLog(keras.callbacks.Callback):
+    """Keeps OUT/machines.json, one entry per invocation that trains: minutes depend on the machine,
+    and a resumed run may go on on another one. The entry is appended when `fit` starts, after
+    `train` has checked its arguments and loaded the checkpoint, so a refused invocation leaves none."""
+
+    def __init__(self, out_dir):
+        super().__init__()
+        self.out_dir = Path(out_dir)
+        self.path = self.out_dir / "machines.json"
+
+    def epochs_done(self):
+        return resumed_epochs(self.out_dir, load_state(self.out_dir))
+
+    def machines(self):
+        """The entries of the invocations whose epochs the run's checkpoint still holds."""
+        logged = json.loads(self.path.read_text()) if self.path.is_file() else []
+        return machines_before(logged, self.epochs_done())
+
+    def on_train_begin(self, logs=None):
+        machines = [*self.machines(), training_machine(self.epochs_done())]
+        _atomic_write_text(self.path, json.dumps(machines, indent=1) + "\n")
 
 
 def export(model, state, name, command, weights_dir, machines=None):
@@ -49,7 +57,6 @@ def export(model, state, name, command, weights_dir, machines=None):
         calibrate_for_release(clean, entry.dataset, keep, release_strata(entry.recipe))
     clean.save_weights(weights)
     meta_path = weights_dir / f"{name}.json"
-    import keras
     import tensorflow as tf
 
     meta = {
@@ -91,9 +98,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     out = args.out or str(ROOT / "runs" / args.name)
     command = " ".join(["python scripts/train.py", *map(shlex.quote, argv if argv is not None else sys.argv[1:])])
-    machines = record_machine(out, args.name, args.epochs or get_entry(args.name).recipe.get("epochs", 10))
-    model, state = train(args.name, epochs=args.epochs, out_dir=out, seed=args.seed, verbose=2)
-    export(model, state, args.name, command, Path(args.weights_dir), machines)
+    machine_log = MachineLog(out)
+    model, state = train(args.name, epochs=args.epochs, out_dir=out, seed=args.seed, verbose=2, callbacks=[machine_log])
+    export(model, state, args.name, command, Path(args.weights_dir), machine_log.machines())
 
 
 if __name__ == "__main__":

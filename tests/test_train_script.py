@@ -3,6 +3,8 @@
 import json
 import os
 
+import pytest
+
 import zoo
 from conftest import load_script
 from zoo import _registry, rejection, speed, training
@@ -47,23 +49,32 @@ def test_export_records_seconds_per_epoch_and_the_machines_it_is_given(tmp_path)
     assert recipe["seconds_per_epoch"] == 60.0 and recipe["machines"] == machines
 
 
-def test_record_machine_keeps_one_entry_per_invocation_that_trains(tmp_path, monkeypatch):
+def test_machine_log_keeps_one_entry_per_invocation_that_trains(tmp_path, monkeypatch):
     monkeypatch.setattr(speed, "matmul_peak_gflops", lambda: 123.456)
-    record_machine = load_script("train").record_machine
-    first = record_machine(tmp_path, "gan-mnist", 3)
+    machine_log = load_script("train").MachineLog(tmp_path)
+    assert machine_log.machines() == []
+    machine_log.on_train_begin()
+    first = json.loads((tmp_path / "machines.json").read_text())
     assert [m["from_epoch"] for m in first] == [0] and first[0]["matmul_gflops"] == 123.5
     assert first[0]["cores"] == os.cpu_count() and set(first[0]["threads"]) == set(speed.THREAD_ENV)
-    assert json.loads((tmp_path / "machines.json").read_text()) == json.loads(json.dumps(first))
+    assert machine_log.machines() == []  # no checkpoint yet: the entry holds no epoch of the run
 
     # stopped after epoch 2, with a later invocation's entry left over from a checkpoint since deleted
     (tmp_path / training.CHECKPOINT).write_bytes(b"")
     (tmp_path / training.STATE).write_text(json.dumps({"name": "gan-mnist", "epochs_done": 2}))
     (tmp_path / "machines.json").write_text(json.dumps(first + [{**first[0], "from_epoch": 5}]))
-    resumed = record_machine(tmp_path, "gan-mnist", 3)
-    assert [m["from_epoch"] for m in resumed] == [0, 2]
-
+    assert [m["from_epoch"] for m in machine_log.machines()] == [0]
+    machine_log.on_train_begin()
+    assert [m["from_epoch"] for m in json.loads((tmp_path / "machines.json").read_text())] == [0, 2]
     (tmp_path / training.STATE).write_text(json.dumps({"name": "gan-mnist", "epochs_done": 3}))
-    assert [m["from_epoch"] for m in record_machine(tmp_path, "gan-mnist", 3)] == [0, 2]  # nothing left to train
-    assert len(json.loads((tmp_path / "machines.json").read_text())) == 2
-    assert record_machine(tmp_path, "dcgan-mnist", 9) == []  # another model's run: train refuses it
-    assert len(json.loads((tmp_path / "machines.json").read_text())) == 2
+    assert [m["from_epoch"] for m in machine_log.machines()] == [0, 2]
+
+
+def test_train_script_refused_by_train_logs_no_machine(tmp_path, monkeypatch):
+    monkeypatch.setattr(speed, "matmul_peak_gflops", lambda: 123.456)
+    (tmp_path / training.CHECKPOINT).write_bytes(b"not a keras file")
+    (tmp_path / training.STATE).write_text(json.dumps({"name": "gan-mnist", "epochs_done": 2}))
+    script = load_script("train")
+    with pytest.raises(ValueError, match="cannot be loaded"):
+        script.main(["gan-mnist", "--out", str(tmp_path), "--weights-dir", str(tmp_path / "weights")])
+    assert not (tmp_path / "machines.json").exists() and not (tmp_path / "weights").exists()
