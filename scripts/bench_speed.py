@@ -438,7 +438,7 @@ def markdown_report(rows, meta):
         "",
         f"Command: `{meta['command']}`  ",
         f"Date: {meta['date']}; wall time {meta['wall_seconds']:.0f} s "
-        f"({', '.join(f'{k} {v:.0f} s' for k, v in meta.get('section_seconds', {}).items())}); CPU: {meta['machine']['cpu']}, "
+        f"({', '.join(f'{k} {v:.0f} s' for k, v in meta.get('section_seconds', {}).items())}); CPU: {speed.describe_cpu(meta['machine'])}, "
         f"{meta['machine']['cores']} cores; load average at start {meta['load_average_start']}, at end "
         f"{meta['load_average_end']}; TensorFlow {meta['machine']['tensorflow']}, Keras {meta['machine']['keras']}; "
         f"threads {meta['machine']['threads']}.  ",

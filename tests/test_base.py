@@ -119,6 +119,31 @@ def test_fit_runs_both_steps_and_logs_losses(mnist_batch):
     assert model.d_optimizer.iterations.numpy() == 4 and model.g_optimizer.iterations.numpy() == 4
 
 
+def test_fit_on_arrays_batches_them_with_the_autotuner_off(mnist_batch, monkeypatch):
+    passed_on = []
+    monkeypatch.setattr(keras.Model, "fit", lambda self, x=None, y=None, *args, **kwargs: passed_on.append((x, y, kwargs)))
+    model = BatchNormDiscriminatorGAN(latent_dim=4, seed=0)
+    images, labels = mnist_batch
+    model.fit(images[:40], labels[:40], batch_size=16, shuffle=False, epochs=3)
+    dataset, y, kwargs = passed_on[-1]
+    assert isinstance(dataset, tf.data.Dataset) and y is None and kwargs == {"epochs": 3}
+    assert dataset.options().autotune.enabled is False
+    batches = list(dataset)
+    assert [len(batch_images) for batch_images, _ in batches] == [16, 16, 8]  # as Keras: the last may be short
+    np.testing.assert_array_equal(np.concatenate([b for b, _ in batches]), images[:40])
+    np.testing.assert_array_equal(np.concatenate([b for _, b in batches]), labels[:40])
+
+    model.fit(images, labels)  # Keras's defaults: batches of 32, a new order each epoch
+    dataset = passed_on[-1][0]
+    orders = [np.concatenate([b.numpy() for _, b in dataset]) for _ in range(2)]
+    assert [len(b) for b, _ in dataset] == [32, 32] and not np.array_equal(orders[0], orders[1])
+    assert sorted(orders[0]) == sorted(labels)
+
+    model.fit(images, labels, validation_split=0.25)  # only Keras's pipeline for arrays splits them
+    assert passed_on[-1][0] is not None and not isinstance(passed_on[-1][0], tf.data.Dataset)
+    assert passed_on[-1][2] == {"validation_split": 0.25}
+
+
 def test_minimax_and_non_saturating_losses_differ():
     logits = tf.constant([[-2.0], [0.5]])
     minimax = BatchNormDiscriminatorGAN(latent_dim=4, loss="minimax").generator_loss(logits)

@@ -31,3 +31,10 @@ def test_summary_leaves_the_tracing_epoch_out():
 def test_one_epoch_is_refused(tmp_path):
     with pytest.raises(SystemExit):
         bench_epochs.main(["gan-mnist", "--epochs", "1", "--out", str(tmp_path)])
+
+
+def test_arrays_run_times_the_zoo_fit_against_keras_fit(tmp_path):
+    result = bench_epochs.main(["cgan-mnist", "--arrays", "--epochs", "2", "--limit", "320", "--out", str(tmp_path)])
+    assert list(result["settings"]) == list(bench_epochs.ARRAY_SETTINGS) and result["arrays"] is True
+    assert all(len(summary["seconds"]) == 2 for summary in result["settings"].values())
+    assert "fit on numpy arrays" in (tmp_path / "epochs.md").read_text()

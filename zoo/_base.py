@@ -109,6 +109,8 @@ def check_labels(labels):
     return array.astype("int32")
 
 
+# fit arguments that only Keras's own pipeline for arrays handles: with any of them, it keeps the arrays
+ARRAY_ONLY_FIT_ARGUMENTS = ("validation_split", "sample_weight", "class_weight")
 IMAGE_BYTES = 4 * int(np.prod(IMAGE_SHAPE))  # one float32 image
 
 
@@ -496,11 +498,20 @@ class GAN(keras.Model):
         one), or images as a float array (N, 28, 28[, 1]) scaled to [-1, 1], with their
         labels as `y` (or `x=(images, labels)`); conditional models need the labels.
         Generators, `keras.utils.PyDataset`s and distributed datasets are passed on unchecked.
+        Arrays are batched by `zoo.data.arrays_dataset` (tf.data's autotuner off), except with
+        `validation_split`, `sample_weight`, `class_weight` or positional arguments after `y`,
+        which Keras's own pipeline handles.
         """
         if isinstance(x, tf.data.Dataset):
             self._check_dataset(x)
         elif not (isinstance(x, keras.utils.PyDataset) or hasattr(x, "__next__") or hasattr(x, "element_spec")):
             x, y = self._check_arrays(x, y)
+            if not args and not any(kwargs.get(key) for key in ARRAY_ONLY_FIT_ARGUMENTS):
+                from zoo.data import arrays_dataset  # zoo.data imports this module
+
+                # our own pipeline: Keras's for arrays leaves tf.data's autotuner on (README "Speed")
+                batch_size = kwargs.pop("batch_size", None) or 32
+                x, y = arrays_dataset(x, y, batch_size, shuffle=bool(kwargs.pop("shuffle", True))), None
         if self.rejection is not None:
             warnings.warn(
                 f"{self.name}: training turns rejection sampling off (its score was fit to the networks "

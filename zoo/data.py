@@ -127,6 +127,17 @@ def load(source, split="train", labels=True, batch_size=128, shuffle=True, seed=
     return without_autotuner(dataset.prefetch(tf.data.AUTOTUNE))
 
 
+def arrays_dataset(images, labels=None, batch_size=32, shuffle=True):
+    """Batches of checked training arrays (images in [-1, 1], and labels) as `fit` makes them from
+    arrays (a fresh order each epoch when `shuffle`, the last batch possibly short), but with the
+    autotuner off: Keras's own pipeline for arrays leaves it on."""
+    batch_size = check_positive_int("batch_size", batch_size)
+    dataset = tf.data.Dataset.from_tensor_slices(images if labels is None else (images, labels))
+    if shuffle:
+        dataset = dataset.shuffle(len(images), reshuffle_each_iteration=True)
+    return without_autotuner(dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE))
+
+
 def without_autotuner(dataset):
     """`dataset` with tf.data's autotuner off (AUTOTUNE then means TensorFlow's fixed defaults). The
     autotuner runs a thread per iterator, and deleting the iterator waits for that thread's next
