@@ -142,6 +142,10 @@ def test_fit_on_arrays_batches_them_with_the_autotuner_off(mnist_batch, monkeypa
     model.fit(images, labels, validation_split=0.25)  # only Keras's pipeline for arrays splits them
     assert passed_on[-1][0] is not None and not isinstance(passed_on[-1][0], tf.data.Dataset)
     assert passed_on[-1][2] == {"validation_split": 0.25}
+    model.fit(images, labels, sample_weight=np.ones(len(images)), validation_split=0.0)
+    assert not isinstance(passed_on[-1][0], tf.data.Dataset) and "sample_weight" in passed_on[-1][2]
+    model.fit(images, labels, validation_split=0.0, class_weight=None)  # Keras's defaults: our pipeline
+    assert isinstance(passed_on[-1][0], tf.data.Dataset)
 
 
 def test_minimax_and_non_saturating_losses_differ():

@@ -506,7 +506,8 @@ class GAN(keras.Model):
             self._check_dataset(x)
         elif not (isinstance(x, keras.utils.PyDataset) or hasattr(x, "__next__") or hasattr(x, "element_spec")):
             x, y = self._check_arrays(x, y)
-            if not args and not any(kwargs.get(key) for key in ARRAY_ONLY_FIT_ARGUMENTS):
+            given = [kwargs.get(key) for key in ARRAY_ONLY_FIT_ARGUMENTS]  # sample_weight may be an array
+            if not args and all(value is None or (np.isscalar(value) and value == 0) for value in given):
                 from zoo.data import arrays_dataset  # zoo.data imports this module
 
                 # our own pipeline: Keras's for arrays leaves tf.data's autotuner on (README "Speed")
