@@ -127,7 +127,7 @@ def cpu_name():
 
 
 # The vector units TensorFlow's CPU kernels pick from: the same TensorFlow trained lsgan-mnist at 51.8 ms
-# a step on one "AMD EPYC" and at 139 ms on another (family 25 model 1, AVX2 and no AVX-512), README "Speed".
+# a step on one "AMD EPYC" and at 143 ms on another (family 25 model 1, AVX2 and no AVX-512), README "Speed".
 VECTOR_EXTENSIONS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile")
 
 
