@@ -36,14 +36,14 @@ class MachineLog(keras.callbacks.Callback):
     def epochs_done(self):
         return resumed_epochs(self.out_dir, load_state(self.out_dir))
 
-    def machines(self):
+    def machines(self, epochs_done=None):
         """The entries of the invocations whose epochs the run's checkpoint still holds."""
         logged = json.loads(self.path.read_text()) if self.path.is_file() else []
-        return machines_before(logged, self.epochs_done())
+        return machines_before(logged, self.epochs_done() if epochs_done is None else epochs_done)
 
     def on_train_begin(self, logs=None):
-        machines = [*self.machines(), training_machine(self.epochs_done())]
-        _atomic_write_text(self.path, json.dumps(machines, indent=1) + "\n")
+        done = self.epochs_done()
+        _atomic_write_text(self.path, json.dumps([*self.machines(done), training_machine(done)], indent=1) + "\n")
 
 
 def export(model, state, name, command, weights_dir, machines=None):

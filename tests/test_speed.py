@@ -17,17 +17,20 @@ flags\t\t: avx2
 def test_cpu_features_reads_family_model_and_vector_units(tmp_path):
     path = tmp_path / "cpuinfo"
     path.write_text(CPUINFO)
-    features = speed.cpu_features(path)
+    fields = speed.first_cpuinfo_entry(path)
+    assert fields["cpu family"] == "25" and speed.cpu_name(fields) == "AMD EPYC"  # the first processor's
+    features = speed.cpu_features(fields)
     assert features == {"cpu_family": 25, "cpu_model": 17, "vector_extensions": ["avx2", "fma", "avx512f", "avx512_bf16"]}
     described = speed.describe_cpu({"cpu": "AMD EPYC", **features})
     assert described == "AMD EPYC (family 25 model 17; avx2, fma, avx512f, avx512_bf16)"
 
 
 def test_cpu_features_say_none_where_the_system_does_not(tmp_path):
-    assert speed.cpu_features(tmp_path / "missing") == {"cpu_family": None, "cpu_model": None, "vector_extensions": None}
+    assert speed.first_cpuinfo_entry(tmp_path / "missing") == {}
+    assert speed.cpu_features({}) == {"cpu_family": None, "cpu_model": None, "vector_extensions": None}
     path = tmp_path / "cpuinfo"
     path.write_text("model name\t: Some ARM\nflags\t: neon\n")
-    features = speed.cpu_features(path)
+    features = speed.cpu_features(speed.first_cpuinfo_entry(path))
     assert features["vector_extensions"] == [] and features["cpu_family"] is None
     assert speed.describe_cpu({"cpu": "Some ARM", **features}) == "Some ARM (no AVX2)"
     assert speed.describe_cpu({"cpu": "Old record"}) == "Old record"  # results from before the fields

@@ -117,13 +117,24 @@ def train_step_flops(model, batch_size):
 
 
 # ----------------------------------------------------------------- timing
-def cpu_name():
-    """The CPU's model name (/proc/cpuinfo), or what `platform` knows."""
+def first_cpuinfo_entry(cpuinfo="/proc/cpuinfo"):
+    """The first processor's fields in /proc/cpuinfo ({} where the system has none)."""
+    fields = {}
     try:
-        with open("/proc/cpuinfo") as f:
-            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or platform.machine()
+        with open(cpuinfo) as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() in fields:
+                    break  # the next processor's entry
+                fields[key.strip()] = value.strip()
+    except OSError:
+        pass
+    return fields
+
+
+def cpu_name(fields):
+    """The CPU's model name, from `first_cpuinfo_entry()`, or what `platform` knows."""
+    return fields.get("model name") or platform.processor() or platform.machine()
 
 
 # The vector units TensorFlow's CPU kernels pick from: the same TensorFlow trained lsgan-mnist at 51.8 ms
@@ -131,19 +142,9 @@ def cpu_name():
 VECTOR_EXTENSIONS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile")
 
 
-def cpu_features(cpuinfo="/proc/cpuinfo"):
-    """The CPU's family and model numbers and which of `VECTOR_EXTENSIONS` it has (/proc/cpuinfo;
-    None each where the system does not say): "AMD EPYC" alone names several generations."""
-    fields = {}
-    try:
-        with open(cpuinfo) as f:
-            for line in f:
-                key, _, value = line.partition(":")
-                fields.setdefault(key.strip(), value.strip())
-                if key.strip() == "flags":
-                    break  # the first processor's entry is enough
-    except OSError:
-        pass
+def cpu_features(fields):
+    """The family and model numbers and which of `VECTOR_EXTENSIONS` the CPU has, from
+    `first_cpuinfo_entry()` (None each where it does not say): "AMD EPYC" alone names several generations."""
     number = lambda key: int(fields[key]) if fields.get(key, "").isdigit() else None  # noqa: E731
     flags = set(fields["flags"].split()) if "flags" in fields else None
     return {"cpu_family": number("cpu family"), "cpu_model": number("model"),
@@ -166,9 +167,10 @@ THREAD_ENV = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 def machine_info():
     """What a timing depends on: CPU (with its family, model and vector units), cores, load, versions
     and the thread variables."""
+    fields = first_cpuinfo_entry()
     return {
-        "cpu": cpu_name(),
-        **cpu_features(),
+        "cpu": cpu_name(fields),
+        **cpu_features(fields),
         "cores": os.cpu_count(),
         "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
         "tensorflow": tf.__version__,
