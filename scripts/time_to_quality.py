@@ -23,6 +23,8 @@ import shlex
 import sys
 from pathlib import Path
 
+import keras
+
 import zoo
 from zoo.cli import positive_int
 from zoo._registry import get_entry
@@ -134,11 +136,14 @@ def main(argv=None):
         scorer.score(*train(args.name, epochs=done, out_dir=out, seed=0, verbose=0, jit_compile=args.jit_compile))
     cleared = bool(record["epochs"]) and not record["epochs"][-1]["misses"]
     if not cleared and done < args.max_epochs:
-        # minutes depend on the machine, and a resumed run may go on on another one
-        record["machines"].append(training_machine(done))
-        _atomic_write_text(record_path, json.dumps(record, indent=1) + "\n")
-        train(args.name, epochs=args.max_epochs, out_dir=out, seed=0, limit=args.limit, verbose=0, callbacks=[scorer.callback],
-              jit_compile=args.jit_compile)
+        def log_machine(logs=None):
+            # minutes depend on the machine, and a resumed run may go on on another one; logged when
+            # `fit` starts, after `train` has checked its arguments, so a refused invocation logs none
+            record["machines"].append(training_machine(done))
+            _atomic_write_text(record_path, json.dumps(record, indent=1) + "\n")
+
+        train(args.name, epochs=args.max_epochs, out_dir=out, seed=0, limit=args.limit, verbose=0, jit_compile=args.jit_compile,
+              callbacks=[keras.callbacks.LambdaCallback(on_train_begin=log_machine), scorer.callback])
 
     result = record["epochs"][-1]
     command = " ".join(["python scripts/time_to_quality.py", *map(shlex.quote, argv if argv is not None else sys.argv[1:])])

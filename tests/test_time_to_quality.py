@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from conftest import load_script
 
+from zoo import training
 from zoo.training import train
 
 
@@ -129,3 +130,16 @@ def test_jit_compile_trains_with_xla_and_stays_out_of_the_metadata(tmp_path, mon
     with pytest.raises(SystemExit):
         script.main(run_args(tmp_path, 1) + ["--write-metadata"])
     assert "holds a run with XLA" in capsys.readouterr().err
+
+
+def test_refused_by_train_logs_no_machine(tmp_path, monkeypatch):
+    """A damaged checkpoint stops `train` before `fit`: quality.json gains no machine entry."""
+    script = load_script("time_to_quality")
+    monkeypatch.setattr(script, "training_machine", lambda from_epoch: {"from_epoch": from_epoch})
+    (tmp_path / training.CHECKPOINT).write_bytes(b"not a keras file")
+    (tmp_path / training.STATE).write_text(json.dumps({"name": "gan-mnist", "epochs_done": 2}))
+    record = {"epochs": [], "references": {"blurred_fcd": 50.0, "baseline_fcd": 80.0}, "machines": [{"from_epoch": 0}]}
+    (tmp_path / "quality.json").write_text(json.dumps(record))
+    with pytest.raises(ValueError, match="cannot be loaded"):  # epoch 2 is not scored: the refusal is in training
+        script.main([*run_args(tmp_path, 4), "--score-from", "3"])
+    assert json.loads((tmp_path / "quality.json").read_text())["machines"] == [{"from_epoch": 0}]
