@@ -13,8 +13,12 @@ are known to miss (scoring costs about half a minute an epoch), and `--score-eve
 M-th epoch from K on (and the last); if an epoch clears the bar and the one before it was not scored,
 the result is an upper bound and says so. `--write-metadata` records the result under "time_to_quality"
 in weights/NAME.json, with the machine of each invocation that trained (CPU, cores, threads, load and
-its float32 matmul GFLOP/s, measured before training: minutes on another machine scale with it). `--jit-compile` trains with XLA: the same recipe, but not the run behind the
-weights (XLA sums in another order), so its result is not written to the metadata.
+its float32 matmul GFLOP/s, measured before training: minutes on another machine scale with it).
+
+`--jit-compile`, `--steps-per-execution`, `--batch-size`, `--g-lr` and `--d-lr` change how the recipe
+trains: such a run is not the one behind the shipped weights (XLA alone sums in another order), so its
+result goes under "time_to_quality_with_overrides", naming the overrides, and the shipped recipe's
+"time_to_quality" stays. A resumed run keeps the overrides it was started with.
 """
 
 import argparse
@@ -26,7 +30,7 @@ from pathlib import Path
 import keras
 
 import zoo
-from zoo.cli import positive_int
+from zoo.cli import positive_float, positive_int
 from zoo._registry import get_entry
 from zoo.metrics import bar_references, evaluate, quality_bar_misses
 from zoo.speed import machines_before, training_machine
@@ -34,6 +38,7 @@ from zoo.rejection import RELEASE_STRATA, calibrate_for_release, release_strata
 from zoo.training import AfterEachCheckpoint, _atomic_write_text, load_state, resumed_epochs, train
 
 ROOT = Path(__file__).resolve().parent.parent
+OVERRIDES = ("jit_compile", "steps_per_execution", "batch_size", "g_lr", "d_lr")  # train()'s arguments
 
 
 def score_epoch(model, epoch, train_seconds, references, n, rejection_keep=None, rejection_strata=RELEASE_STRATA):
@@ -103,23 +108,29 @@ def main(argv=None):
                         help="score every M-th epoch from K on, and the last (default 1: every epoch)")
     parser.add_argument("--limit", type=positive_int, help="train on the first N images only (for quick checks)")
     parser.add_argument("--write-metadata", action="store_true", help="record the result in weights/NAME.json")
-    parser.add_argument("--jit-compile", action="store_true",
-                        help="train with XLA (not the recipe's setting: the result cannot go into the metadata)")
+    overrides = parser.add_argument_group(
+        "overrides", "train otherwise than the shipped recipe (recorded as time_to_quality_with_overrides)")
+    overrides.add_argument("--jit-compile", action="store_true", help="train with XLA")
+    overrides.add_argument("--steps-per-execution", type=positive_int, metavar="S", help="train steps per graph call")
+    overrides.add_argument("--batch-size", type=positive_int)
+    overrides.add_argument("--g-lr", type=positive_float, help="G's Adam learning rate")
+    overrides.add_argument("--d-lr", type=positive_float, help="D's Adam learning rate")
     args = parser.parse_args(argv)
-    if args.jit_compile and args.write_metadata:
-        parser.error("--jit-compile is not how the shipped weights were trained: its result is not written to the metadata")
     if args.score_from > args.max_epochs:
         parser.error(f"--score-from {args.score_from} is past --max-epochs {args.max_epochs}: no epoch would be scored")
     out = Path(args.out or ROOT / "runs" / "time-to-quality" / args.name)
     out.mkdir(parents=True, exist_ok=True)
     state = load_state(out)
     done = resumed_epochs(out, state)
-    xla = bool(state.get("jit_compile")) if done else args.jit_compile  # a resumed run keeps its setting
-    if xla and args.write_metadata:
-        parser.error(f"{out} holds a run with XLA, not how the shipped weights were trained: "
-                     "its result is not written to the metadata")
     record_path = out / "quality.json"
     record = json.loads(record_path.read_text()) if record_path.is_file() else {"epochs": []}
+    asked = {key: getattr(args, key) for key in OVERRIDES if getattr(args, key)}
+    if done:  # a resumed run keeps the overrides it was started with
+        started = record.get("overrides", {"jit_compile": True} if state.get("jit_compile") else {})
+        if asked and asked != started:
+            parser.error(f"{out} holds a run started with overrides {started}, not {asked}: use another --out")
+        asked = started
+    record["overrides"] = asked
     if "references" not in record:
         record["references"] = bar_references(args.n)
     recipe = get_entry(args.name).recipe
@@ -133,7 +144,7 @@ def main(argv=None):
         report(result)
     last_scored = record["epochs"][-1]["epoch"] if record["epochs"] else 0
     if scorer.scheduled(done) and done > last_scored:  # stopped between a checkpoint and its score
-        scorer.score(*train(args.name, epochs=done, out_dir=out, seed=0, verbose=0, jit_compile=args.jit_compile))
+        scorer.score(*train(args.name, epochs=done, out_dir=out, seed=0, verbose=0, **asked))
     cleared = bool(record["epochs"]) and not record["epochs"][-1]["misses"]
     if not cleared and done < args.max_epochs:
         def log_machine(logs=None):
@@ -142,7 +153,7 @@ def main(argv=None):
             record["machines"].append(training_machine(done))
             _atomic_write_text(record_path, json.dumps(record, indent=1) + "\n")
 
-        train(args.name, epochs=args.max_epochs, out_dir=out, seed=0, limit=args.limit, verbose=0, jit_compile=args.jit_compile,
+        train(args.name, epochs=args.max_epochs, out_dir=out, seed=0, limit=args.limit, verbose=0, **asked,
               callbacks=[keras.callbacks.LambdaCallback(on_train_begin=log_machine), scorer.callback])
 
     result = record["epochs"][-1]
@@ -160,15 +171,16 @@ def main(argv=None):
         "seconds_per_epoch": round(result["train_minutes"] * 60 / result["epoch"], 1),
         # one entry per invocation that trained: CPU, cores, load, threads, float32 matmul GFLOP/s
         "machines": record["machines"],
-        **({"jit_compile": True} if xla else {}),
+        **({"overrides": asked} if asked else {}),
     }
     print(json.dumps(summary, indent=1))
     if args.write_metadata:
         meta_path = ROOT / "weights" / f"{args.name}.json"
         meta = json.loads(meta_path.read_text())
-        meta["time_to_quality"] = summary
+        key = "time_to_quality_with_overrides" if asked else "time_to_quality"
+        meta[key] = summary
         meta_path.write_text(json.dumps(meta, indent=2) + "\n")
-        print(f"wrote time_to_quality into {meta_path}")
+        print(f"wrote {key} into {meta_path}")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 import json
 
+import keras
 import numpy as np
 import pytest
 from conftest import load_script
@@ -115,21 +116,40 @@ def test_scoring_between_epochs_leaves_the_training_run_unchanged(tmp_path):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b), err_msg=a.path)
 
 
-def test_jit_compile_trains_with_xla_and_stays_out_of_the_metadata(tmp_path, monkeypatch, capsys):
+def test_overrides_train_are_kept_on_resume_and_recorded_beside_the_shipped_recipe(tmp_path, monkeypatch, capsys):
     script = load_script("time_to_quality")
+    root = tmp_path / "root"
+    (root / "weights").mkdir(parents=True)
+    shipped = {"time_to_quality": {"cleared": True, "epochs": 76}}
+    (root / "weights" / "gan-mnist.json").write_text(json.dumps(shipped))
+    monkeypatch.setattr(script, "ROOT", root)
+    verdicts = iter([["classifier_score 8.0 < 9.3"], []])
+    monkeypatch.setattr(script, "quality_bar_misses", lambda metrics, **references: next(verdicts))
+    out = tmp_path / "run"
+    script.main(run_args(out, 1) + ["--jit-compile", "--steps-per-execution", "2", "--g-lr", "4e-4", "--write-metadata"])
+    state = json.loads((out / "state.json").read_text())
+    assert state["jit_compile"] is True and state["steps_per_execution"] == 2
+    overrides = {"jit_compile": True, "steps_per_execution": 2, "g_lr": 4e-4}
+    meta = json.loads((root / "weights" / "gan-mnist.json").read_text())
+    assert meta["time_to_quality"] == shipped["time_to_quality"]  # the shipped recipe's record stays
+    assert meta["time_to_quality_with_overrides"]["overrides"] == overrides
+    assert meta["time_to_quality_with_overrides"]["cleared"] is False
+    # resumed without the flags: epoch 2 trains with the run's overrides, and its result replaces the first
+    script.main(run_args(out, 2) + ["--write-metadata"])
+    assert json.loads((out / "state.json").read_text())["epochs_done"] == 2
+    model = keras.saving.load_model(out / training.CHECKPOINT)
+    assert model.jit_compile is True and model.steps_per_execution == 2
+    assert float(model.g_optimizer.learning_rate) == pytest.approx(4e-4)
+    meta = json.loads((root / "weights" / "gan-mnist.json").read_text())
+    assert meta["time_to_quality"] == shipped["time_to_quality"]
+    result = meta["time_to_quality_with_overrides"]
+    assert result["cleared"] is True and result["epochs"] == 2 and result["overrides"] == overrides
+    # other overrides for the same run are refused before anything trains
+    capsys.readouterr()
     with pytest.raises(SystemExit):
-        script.main(run_args(tmp_path, 1) + ["--jit-compile", "--write-metadata"])
-    assert "not written to the metadata" in capsys.readouterr().err
-    assert not (tmp_path / "checkpoint.keras").exists()
-    monkeypatch.setattr(script, "quality_bar_misses", lambda metrics, **references: [])
-    script.main(run_args(tmp_path, 1) + ["--jit-compile"])
-    assert json.loads((tmp_path / "state.json").read_text())["jit_compile"] is True
-    out = capsys.readouterr().out
-    assert '"cleared": true' in out and '"jit_compile": true' in out
-    # the run keeps XLA when resumed without the flag, so its result stays out of the metadata then too
-    with pytest.raises(SystemExit):
-        script.main(run_args(tmp_path, 1) + ["--write-metadata"])
-    assert "holds a run with XLA" in capsys.readouterr().err
+        script.main(run_args(out, 3) + ["--batch-size", "32"])
+    assert "started with overrides" in capsys.readouterr().err
+    assert json.loads((out / "state.json").read_text())["epochs_done"] == 2
 
 
 def test_refused_by_train_logs_no_machine(tmp_path, monkeypatch):

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import keras
+import numpy as np
 import pytest
 
 from conftest import IMAGE_MODELS
@@ -188,7 +189,6 @@ def test_two_local_workers_finish_an_epoch_together(tmp_path):
 
 
 def test_finetune_starts_from_the_pretrained_weights_and_freezes_d_layers(tmp_path):
-    import numpy as np
     import zoo
 
     out = tmp_path / "run"
@@ -265,3 +265,22 @@ def test_xla_training_is_recorded_and_kept_on_resume(tmp_path, capsys):
         train("gan-toy2d", epochs=1, out_dir=tmp_path / "bad", jit_compile="yes")
     with pytest.raises(ValueError, match="do not go together"):
         train("gan-toy2d", epochs=1, out_dir=tmp_path / "bad", jit_compile=True, deterministic=True)
+
+
+def test_steps_per_execution_trains_the_same_steps_and_is_kept_on_resume(tmp_path, capsys):
+    def run(out, **kwargs):
+        return train("gan-toy2d", out_dir=tmp_path / out, limit=512, batch_size=64, seed=0, verbose=0, **kwargs)
+
+    grouped, state = run("grouped", epochs=1, steps_per_execution=3)
+    assert grouped.steps_per_execution == 3 and state["steps_per_execution"] == 3
+    one_by_one, _ = run("one", epochs=1)
+    assert state_of(tmp_path / "one")["steps_per_execution"] == 1
+    # the same 8 steps (3 + 3 + the last 2), only fewer graph calls: the networks come out the same
+    for a, b in zip(grouped.weights, one_by_one.weights):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6, err_msg=a.path)
+    capsys.readouterr()
+    resumed, state = run("grouped", epochs=2, steps_per_execution=2)
+    assert resumed.steps_per_execution == 3 and state["epochs_done"] == 2
+    assert "started with steps_per_execution=3" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="steps_per_execution must be a positive int"):
+        run("bad", epochs=1, steps_per_execution=0)

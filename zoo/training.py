@@ -23,7 +23,7 @@ import keras
 import numpy as np
 
 from zoo import data as zoo_data
-from zoo._base import dtype_policy
+from zoo._base import check_positive_int, dtype_policy
 from zoo._registry import get_entry, load_pretrained_weights, recipe_optimizers
 from zoo.plotting import save_gif, save_grid, save_loss_curve
 
@@ -183,6 +183,7 @@ def train(
     callbacks=(),
     precision=None,
     jit_compile=False,
+    steps_per_execution=None,
 ):
     """Train registered model `name` with its recipe for `epochs` total epochs.
 
@@ -194,6 +195,9 @@ def train(
     `jit_compile=True` compiles the train step with XLA: 1.35x for `gan-mnist` and 1.29x for
     `bigan-mnist` at batch 64 on a 2-core CPU, 0.86x for `infogan-mnist` (README); the shipped
     recipes train without it, and a resumed run keeps the setting it was started with.
+    `steps_per_execution` runs that many train steps in one graph call (32 with XLA: 1.08x XLA
+    alone for `gan-mnist` at batch 64 on a 2-core AVX-512 CPU); callbacks see one batch end in that
+    many, and a resumed run keeps the setting it was started with (default 1).
     Extra Keras `callbacks` run after each epoch's checkpoint is saved.
     `g_lr` / `d_lr` override the recipe's learning rates; `deterministic`
     turns on TensorFlow's op determinism (same seed, same losses).
@@ -211,6 +215,8 @@ def train(
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     if not isinstance(jit_compile, bool):
         raise ValueError(f"jit_compile must be True or False, got {jit_compile!r}")
+    if steps_per_execution is not None:
+        check_positive_int("steps_per_execution", steps_per_execution)
     if jit_compile and deterministic:  # Keras would quietly compile without XLA
         raise ValueError("jit_compile and deterministic do not go together: TensorFlow's op determinism rules out XLA")
     if deterministic:
@@ -250,6 +256,10 @@ def train(
         state.setdefault("jit_compile", bool(model.jit_compile))  # runs from before the key
         if jit_compile and not model.jit_compile:
             print("note: this run started without XLA and goes on without it (jit_compile=True ignored)")
+        state.setdefault("steps_per_execution", model.steps_per_execution)
+        if steps_per_execution not in (None, model.steps_per_execution):
+            print(f"note: this run started with steps_per_execution={model.steps_per_execution} and goes on with it "
+                  f"({steps_per_execution} ignored)")
     else:
         with strategy.scope(), dtype_policy(precision):
             if freeze_discriminator_layers and not finetune:
@@ -258,7 +268,9 @@ def train(
             if finetune:
                 load_pretrained_weights(model, name)
             # only when asked: Keras's "auto" stays the default (XLA on a GPU, off on a CPU)
-            model.compile(**({"jit_compile": True} if jit_compile else {}), **recipe_optimizers(recipe))
+            model.compile(**({"jit_compile": True} if jit_compile else {}),
+                          **({"steps_per_execution": steps_per_execution} if steps_per_execution else {}),
+                          **recipe_optimizers(recipe))
         state = {
             "name": name,
             "finetuned_from": f"{name} pretrained weights" if finetune else None,
@@ -268,6 +280,7 @@ def train(
             "seed": seed,
             "precision": precision or "float32",
             "jit_compile": bool(model.jit_compile),  # as Keras resolved it ("auto": XLA on a GPU)
+            "steps_per_execution": model.steps_per_execution,
             "epochs_done": 0,
             "train_seconds": 0.0,
             "history": {},
