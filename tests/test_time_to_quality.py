@@ -116,7 +116,7 @@ def test_scoring_between_epochs_leaves_the_training_run_unchanged(tmp_path):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b), err_msg=a.path)
 
 
-def test_overrides_train_are_kept_on_resume_and_recorded_beside_the_shipped_recipe(tmp_path, monkeypatch, capsys):
+def test_overrides_train_the_run_stay_on_resume_and_are_recorded_beside_the_shipped_recipe(tmp_path, monkeypatch, capsys):
     script = load_script("time_to_quality")
     root = tmp_path / "root"
     (root / "weights").mkdir(parents=True)
