@@ -195,9 +195,10 @@ def train(
     `jit_compile=True` compiles the train step with XLA: 1.35x for `gan-mnist` and 1.29x for
     `bigan-mnist` at batch 64 on a 2-core CPU, 0.86x for `infogan-mnist` (README); the shipped
     recipes train without it, and a resumed run keeps the setting it was started with.
-    `steps_per_execution` runs that many train steps in one graph call (32 with XLA: 1.08x XLA
-    alone for `gan-mnist` at batch 64 on a 2-core AVX-512 CPU); callbacks see one batch end in that
-    many, and a resumed run keeps the setting it was started with (default 1).
+    `steps_per_execution` runs that many train steps in one graph call (32 with XLA: 1.34x XLA
+    alone for `gan-mnist`'s networks at batch 32, 0.93x without XLA at batch 64, on a 2-core AVX-512
+    CPU, docs/speed/avx512-model17); callbacks see one batch end in that many, and a resumed run
+    keeps the setting it was started with (default 1).
     Extra Keras `callbacks` run after each epoch's checkpoint is saved.
     `g_lr` / `d_lr` override the recipe's learning rates; `deterministic`
     turns on TensorFlow's op determinism (same seed, same losses).
