@@ -11,7 +11,7 @@ Measures, in one process (subprocesses where TensorFlow must start fresh):
      in the same run;
   3. generation throughput of `generate(10_000)` per variant, its efficiency
      for dcgan-mnist, and the peak memory of `generate(100_000)`;
-  4. choices: jit_compile on/off, steps_per_execution, mixed_bfloat16, input pipelines, thread counts.
+  4. choices: jit_compile on/off, steps_per_execution, mixed_bfloat16, lazy R1, input pipelines, thread counts.
 Prints a markdown report and writes `speed.md`, `speed.csv` and `speed.json` to
 `--out`. Only ratios measured in the same run are comparable; `--quick` is a
 seconds-long smoke run for CI whose numbers mean little.
@@ -49,7 +49,7 @@ SECTIONS = {
     "train": "1. Training throughput: fit vs the classic train_on_batch loop",
     "flops": "2. Arithmetic efficiency of a train step",
     "generate": "3. Generation throughput and memory",
-    "choices": "4. Choices: jit_compile, steps_per_execution, precision, input pipeline, threads",
+    "choices": "4. Choices: jit_compile, steps_per_execution, precision, lazy R1, input pipeline, threads",
 }
 FIELDS = ["section", "measurement", "model", "batch", "ms_per_step", "value", "unit", "note"]
 INPUTS = {
@@ -60,6 +60,7 @@ INPUTS = {
 
 
 STEPS_PER_EXECUTION = 32  # train steps per graph call in the steps_per_execution measurements (8: 7% slower with XLA)
+LAZY_R1_EVERY = 8  # D updates per R1 penalty in the lazy-R1 measurement (StyleGAN2 takes 16)
 
 
 def parse_args(argv):
@@ -344,7 +345,7 @@ class Bench:
         self.add(section, "peak growth / output size", ratio, "x", name, note=_goal(ratio < 2, "< 2x"))
 
     def section_choices(self):
-        """jit_compile on/off, steps_per_execution, mixed_bfloat16, three input pipelines, thread settings (subprocesses)."""
+        """jit_compile on/off, steps_per_execution, mixed_bfloat16, lazy R1, three input pipelines, thread settings (subprocesses)."""
         args, section = self.args, "choices"
         names = [n for n in ("dcgan-mnist", "gan-mnist") if n in args.models] or args.models[:1]
         for name in names:
@@ -366,6 +367,11 @@ class Bench:
             ms = self.fit_ms(name, batch, precision="mixed_bfloat16")
             self.add(section, "precision: mixed_bfloat16", batch * 1000 / ms, "images/s", name, batch, ms,
                      f"{base / ms:.2f}x the default (float32): bfloat16 arithmetic, float32 weights and losses")
+            if self.model(name).r1_penalty:
+                ms = self.fit_ms(name, batch, overrides=(("r1_every", LAZY_R1_EVERY),))
+                self.add(section, f"lazy R1: r1_every={LAZY_R1_EVERY}", batch * 1000 / ms, "images/s", name, batch, ms,
+                         f"{base / ms:.2f}x the default (R1 at every D update): at every {LAZY_R1_EVERY}th, "
+                         f"{LAZY_R1_EVERY} times as strong")
             for source, description in INPUTS.items():
                 ms = self.fit_ms(name, batch, source=source)
                 self.add(section, f"input: {source}", batch * 1000 / ms, "images/s", name, batch, ms,

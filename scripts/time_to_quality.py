@@ -15,10 +15,11 @@ the result is an upper bound and says so. `--write-metadata` records the result 
 in weights/NAME.json, with the machine of each invocation that trained (CPU, cores, threads, load and
 its float32 matmul GFLOP/s, measured before training: minutes on another machine scale with it).
 
-`--jit-compile`, `--steps-per-execution`, `--batch-size`, `--g-lr` and `--d-lr` change how the recipe
-trains: such a run is not the one behind the shipped weights (XLA alone sums in another order), so its
+`--jit-compile`, `--steps-per-execution`, `--batch-size`, `--g-lr`, `--d-lr`, `--r1-every` and
+`--critic-steps` change how the recipe trains: such a run is not the one behind the shipped weights (XLA alone sums in another order), so its
 result goes under "time_to_quality_with_overrides", naming the overrides, and the shipped recipe's
-"time_to_quality" stays. A resumed run keeps the overrides it was started with.
+"time_to_quality" stays. A resumed run keeps the overrides it was started with (should OUT/quality.json be
+lost, those its state shows: all but the learning rates).
 """
 
 import argparse
@@ -39,6 +40,25 @@ from zoo.training import AfterEachCheckpoint, _atomic_write_text, load_state, re
 
 ROOT = Path(__file__).resolve().parent.parent
 OVERRIDES = ("jit_compile", "steps_per_execution", "batch_size", "g_lr", "d_lr")  # train()'s arguments
+MODEL_OVERRIDES = ("r1_every", "critic_steps")  # the model's, passed as train(model_options=)
+
+
+def train_arguments(overrides):
+    """train()'s keyword arguments for a run with `overrides` (both kinds, by name)."""
+    options = {key: value for key, value in overrides.items() if key in MODEL_OVERRIDES}
+    return {**{key: value for key, value in overrides.items() if key in OVERRIDES},
+            **({"model_options": options} if options else {})}
+
+
+def overrides_in_state(state, recipe):
+    """The overrides a run's state shows, for a run whose record (quality.json) was lost: all but the
+    learning rates, which the state does not keep."""
+    found = {"jit_compile": True} if state.get("jit_compile") else {}
+    if state.get("steps_per_execution", 1) != 1:
+        found["steps_per_execution"] = state["steps_per_execution"]
+    if state.get("batch_size", recipe.get("batch_size", 64)) != recipe.get("batch_size", 64):
+        found["batch_size"] = state["batch_size"]
+    return {**found, **{k: v for k, v in state.get("model_options", {}).items() if k in MODEL_OVERRIDES}}
 
 
 def score_epoch(model, epoch, train_seconds, references, n, rejection_keep=None, rejection_strata=RELEASE_STRATA):
@@ -115,6 +135,8 @@ def main(argv=None):
     overrides.add_argument("--batch-size", type=positive_int)
     overrides.add_argument("--g-lr", type=positive_float, help="G's Adam learning rate")
     overrides.add_argument("--d-lr", type=positive_float, help="D's Adam learning rate")
+    overrides.add_argument("--r1-every", type=positive_int, metavar="N", help="lazy R1: on every N-th D update")
+    overrides.add_argument("--critic-steps", type=positive_int, metavar="N", help="D updates per G update")
     args = parser.parse_args(argv)
     if args.score_from > args.max_epochs:
         parser.error(f"--score-from {args.score_from} is past --max-epochs {args.max_epochs}: no epoch would be scored")
@@ -124,16 +146,16 @@ def main(argv=None):
     done = resumed_epochs(out, state)
     record_path = out / "quality.json"
     record = json.loads(record_path.read_text()) if record_path.is_file() else {"epochs": []}
-    asked = {key: getattr(args, key) for key in OVERRIDES if getattr(args, key)}
+    asked = {key: getattr(args, key) for key in OVERRIDES + MODEL_OVERRIDES if getattr(args, key)}
+    recipe = get_entry(args.name).recipe
     if done:  # a resumed run keeps the overrides it was started with
-        started = record.get("overrides", {"jit_compile": True} if state.get("jit_compile") else {})
+        started = record["overrides"] if "overrides" in record else overrides_in_state(state, recipe)
         if asked and asked != started:
             parser.error(f"{out} holds a run started with overrides {started}, not {asked}: use another --out")
         asked = started
     record["overrides"] = asked
     if "references" not in record:
         record["references"] = bar_references(args.n)
-    recipe = get_entry(args.name).recipe
     scorer = QualityBar(out, record, record_path, args.n, args.score_from, recipe.get("rejection_keep"), release_strata(recipe),
                         args.score_every, args.max_epochs)
 
@@ -144,7 +166,7 @@ def main(argv=None):
         report(result)
     last_scored = record["epochs"][-1]["epoch"] if record["epochs"] else 0
     if scorer.scheduled(done) and done > last_scored:  # stopped between a checkpoint and its score
-        scorer.score(*train(args.name, epochs=done, out_dir=out, seed=0, verbose=0, **asked))
+        scorer.score(*train(args.name, epochs=done, out_dir=out, seed=0, verbose=0, **train_arguments(asked)))
     cleared = bool(record["epochs"]) and not record["epochs"][-1]["misses"]
     if not cleared and done < args.max_epochs:
         def log_machine(logs=None):
@@ -153,7 +175,7 @@ def main(argv=None):
             record["machines"].append(training_machine(done))
             _atomic_write_text(record_path, json.dumps(record, indent=1) + "\n")
 
-        train(args.name, epochs=args.max_epochs, out_dir=out, seed=0, limit=args.limit, verbose=0, **asked,
+        train(args.name, epochs=args.max_epochs, out_dir=out, seed=0, limit=args.limit, verbose=0, **train_arguments(asked),
               callbacks=[keras.callbacks.LambdaCallback(on_train_begin=log_machine), scorer.callback])
 
     result = record["epochs"][-1]

@@ -259,6 +259,51 @@ def test_r1_penalty_raises_the_d_loss_or_is_refused(name, mnist_batch):
     assert losses[10.0] > losses[0.0] + 1e-4, losses
 
 
+@pytest.mark.parametrize("name", IMAGE_MODELS)
+def test_lazy_r1_updates_d_as_r1_weighted_n_times_on_every_nth_update_and_as_no_r1_between(name, mnist_batch):
+    """r1_every=2: D's first update is that of twice the penalty every update, its second that of
+    no penalty. SGD, so that an update is the gradient itself; a variant that refuses R1 is skipped.
+    Dropout is off: the lazy penalty runs D once more, with dropout draws of its own."""
+    real, labels = tf.constant(mnist_batch[0][:8]), tf.constant(mnist_batch[1][:8])
+    no_dropout = {"dropout": 0.0} if "dropout" in get_entry(name).build().get_config() else {}
+    models = {}
+    for key, kwargs in {"lazy": {"r1_penalty": 5.0, "r1_every": 2}, "doubled": {"r1_penalty": 10.0},
+                        "off": {"r1_penalty": 0.0}}.items():
+        keras.utils.set_random_seed(0)
+        try:
+            models[key] = get_entry(name).build(seed=0, **no_dropout, **kwargs)
+        except ValueError as error:
+            assert "R1" in str(error)
+            pytest.skip(f"{name} refuses R1")
+        models[key].compile(d_optimizer=keras.optimizers.SGD(0.1))
+    d_weights = {key: model.discriminator.trainable_variables for key, model in models.items()}
+    before = snapshot(d_weights["lazy"])
+    for model in models.values():
+        model.discriminator_step(real, labels)
+    assert any(changed(before, d_weights["lazy"]))
+    for lazy, doubled in zip(d_weights["lazy"], d_weights["doubled"]):
+        np.testing.assert_allclose(lazy.numpy(), doubled.numpy(), rtol=1e-4, atol=1e-6)
+    models["off"].discriminator.set_weights(models["lazy"].discriminator.get_weights())
+    for key in ("lazy", "off"):
+        models[key].discriminator_step(real, labels)  # the lazy model's update 1 of 2: not due
+    for lazy, off in zip(d_weights["lazy"], d_weights["off"]):
+        np.testing.assert_allclose(lazy.numpy(), off.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_lazy_r1_trains_with_xla_through_a_minibatch_stddev_d(mnist_batch):
+    """XLA cannot differentiate a tf.cond around the minibatch-stddev feature: the lazy penalty's
+    gradients are taken inside the branch, and the compiled fit runs."""
+    keras.utils.set_random_seed(0)
+    model = get_entry("gan-mnist").build(generator_widths=(16,), discriminator_widths=(16,), r1_penalty=2.5,
+                                         r1_every=2, seed=0)
+    assert model.minibatch_stddev
+    model.compile(jit_compile=True, steps_per_execution=2)
+    history = model.fit(mnist_batch[0], batch_size=16, epochs=1, verbose=0).history
+    assert model.d_optimizer.iterations.numpy() == 4 and np.isfinite(history["d_loss"]).all()
+    restored = type(model).from_config(model.get_config())
+    assert restored.r1_every == 2
+
+
 def test_critic_steps_update_d_that_many_times_per_g_step(mnist_batch):
     model = BatchNormDiscriminatorGAN(latent_dim=4, loss="wasserstein", gradient_penalty=10.0, critic_steps=3, seed=0)
     model.compile()
@@ -274,6 +319,7 @@ def test_critic_steps_update_d_that_many_times_per_g_step(mnist_batch):
         ({"loss": "wasserstein"}, "gradient_penalty"),
         ({"gradient_penalty": -1.0}, "gradient_penalty"),
         ({"r1_penalty": -1.0}, "r1_penalty"),
+        ({"r1_every": 0}, "r1_every"),
         ({"critic_steps": 0}, "critic_steps"),
         ({"frozen_discriminator_layers": -1}, "frozen_discriminator_layers"),
         ({"prior": "cauchy"}, "prior='cauchy'"),

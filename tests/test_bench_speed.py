@@ -148,7 +148,7 @@ def test_quick_run_writes_the_full_report(tmp_path):
     assert 0.9 < value("peak growth / output size", "dcgan-mnist") < 10  # at least the output it returns
     for name in ("dcgan-mnist", "gan-mnist"):
         for measurement in ("jit_compile=False", "jit_compile=True", f"steps_per_execution={bench.STEPS_PER_EXECUTION}",
-                            "precision: mixed_bfloat16",
+                            "precision: mixed_bfloat16", f"lazy R1: r1_every={bench.LAZY_R1_EVERY}",
                             "input: zoo.data.load", "input: tf.data cached",
                             "input: numpy arrays"):
             value(measurement, name)

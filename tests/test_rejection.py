@@ -12,6 +12,7 @@ from zoo import rejection
 from zoo.bigan import BiGAN
 from zoo.cgan import ConditionalGAN
 from zoo.dcgan import DCGAN
+from zoo.gan import VanillaGAN
 from zoo.infogan import InfoGAN
 
 
@@ -125,6 +126,22 @@ def test_a_sampler_that_keeps_nothing_fails_instead_of_hanging(calibrated):
 def test_bad_calibrations_are_refused(real_images, model, keep, count, message):
     with pytest.raises(ValueError, match=message):
         model().calibrate_rejection(real_images[:count], keep=keep)
+
+
+def test_a_d_whose_minibatch_stddev_comes_last_rejects_by_the_features_of_each_image_alone(real_images):
+    """gan-mnist's D appends the batch's spread right before its Dense(1): the sampler scores the
+    features before it, so an image's score is the same in any batch."""
+    keras.utils.set_random_seed(0)
+    model = VanillaGAN(generator_widths=(32,), discriminator_widths=(32, 16), minibatch_stddev=True, latent_dim=8, seed=0)
+    assert rejection.check_supported(model).output.shape[-1] == 16  # not 17: the stddev channel is left out
+    model.calibrate_rejection(real_images, keep=0.5)
+    alone = rejection.features_of(model, real_images[:1])
+    in_batch = rejection.features_of(model, real_images[:200])[:1]
+    np.testing.assert_allclose(alone, in_batch, rtol=1e-5, atol=1e-6)
+    assert model.generate(50, seed=0).shape == (50, 28, 28, 1)
+    with rejection.sampling_plainly(model):
+        draws = model.generate(2000, seed=7)
+    assert abs(model.rejection.accepts(rejection.features_of(model, draws)).mean() - 0.5) < 0.08
 
 
 def test_a_bigan_with_unary_scores_rejects_by_its_image_alone_score(real_images):

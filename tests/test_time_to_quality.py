@@ -126,10 +126,12 @@ def test_overrides_train_the_run_stay_on_resume_and_are_recorded_beside_the_ship
     verdicts = iter([["classifier_score 8.0 < 9.3"], []])
     monkeypatch.setattr(script, "quality_bar_misses", lambda metrics, **references: next(verdicts))
     out = tmp_path / "run"
-    script.main(run_args(out, 1) + ["--jit-compile", "--steps-per-execution", "2", "--g-lr", "4e-4", "--write-metadata"])
+    script.main(run_args(out, 1) + ["--jit-compile", "--steps-per-execution", "2", "--g-lr", "4e-4", "--r1-every", "2",
+                                    "--write-metadata"])
     state = json.loads((out / "state.json").read_text())
     assert state["jit_compile"] is True and state["steps_per_execution"] == 2
-    overrides = {"jit_compile": True, "steps_per_execution": 2, "g_lr": 4e-4}
+    assert state["model_options"] == {"r1_every": 2}  # a model setting, built into the run's model
+    overrides = {"jit_compile": True, "steps_per_execution": 2, "g_lr": 4e-4, "r1_every": 2}
     meta = json.loads((root / "weights" / "gan-mnist.json").read_text())
     assert meta["time_to_quality"] == shipped["time_to_quality"]  # the shipped recipe's record stays
     assert meta["time_to_quality_with_overrides"]["overrides"] == overrides
@@ -138,7 +140,7 @@ def test_overrides_train_the_run_stay_on_resume_and_are_recorded_beside_the_ship
     script.main(run_args(out, 2) + ["--write-metadata"])
     assert json.loads((out / "state.json").read_text())["epochs_done"] == 2
     model = keras.saving.load_model(out / training.CHECKPOINT)
-    assert model.jit_compile is True and model.steps_per_execution == 2
+    assert model.jit_compile is True and model.steps_per_execution == 2 and model.r1_every == 2
     assert float(model.g_optimizer.learning_rate) == pytest.approx(4e-4)
     meta = json.loads((root / "weights" / "gan-mnist.json").read_text())
     assert meta["time_to_quality"] == shipped["time_to_quality"]
@@ -163,3 +165,17 @@ def test_refused_by_train_logs_no_machine(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="cannot be loaded"):  # epoch 2 is not scored: the refusal is in training
         script.main([*run_args(tmp_path, 4), "--score-from", "3"])
     assert json.loads((tmp_path / "quality.json").read_text())["machines"] == [{"from_epoch": 0}]
+
+
+def test_a_run_whose_record_is_lost_resumes_with_the_overrides_its_state_shows(tmp_path, monkeypatch):
+    script = load_script("time_to_quality")
+    monkeypatch.setattr(script, "quality_bar_misses", lambda metrics, **references: ["classifier_score 8.0 < 9.3"])
+    script.main(run_args(tmp_path, 1) + ["--steps-per-execution", "2", "--batch-size", "32", "--r1-every", "2",
+                                         "--g-lr", "4e-4"])
+    (tmp_path / "quality.json").unlink()
+    script.main(run_args(tmp_path, 2))  # without the flags
+    record = json.loads((tmp_path / "quality.json").read_text())
+    # the learning rates are not in the state: the rest is
+    assert record["overrides"] == {"steps_per_execution": 2, "batch_size": 32, "r1_every": 2}
+    state = json.loads((tmp_path / "state.json").read_text())
+    assert state["epochs_done"] == 2 and state["batch_size"] == 32

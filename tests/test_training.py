@@ -284,3 +284,18 @@ def test_steps_per_execution_trains_the_same_steps_and_is_kept_on_resume(tmp_pat
     assert "started with steps_per_execution=3" in capsys.readouterr().out
     with pytest.raises(ValueError, match="steps_per_execution must be a positive int"):
         run("bad", epochs=1, steps_per_execution=0)
+
+
+def test_model_options_build_the_run_s_model_and_are_kept_on_resume(tmp_path, capsys):
+    def run(**kwargs):
+        return train("gan-mnist", out_dir=tmp_path, limit=64, batch_size=32, seed=0, verbose=0, **kwargs)
+
+    model, state = run(epochs=1, model_options={"r1_every": 4, "critic_steps": 2})
+    assert (model.r1_every, model.critic_steps) == (4, 2) and state["model_options"] == {"r1_every": 4, "critic_steps": 2}
+    assert int(model.d_optimizer.iterations) == 4  # 2 steps, 2 D updates each
+    capsys.readouterr()
+    resumed, state = run(epochs=2, model_options={"r1_every": 2})
+    assert resumed.r1_every == 4 and state["epochs_done"] == 2
+    assert "started with model_options={'r1_every': 4, 'critic_steps': 2}" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="model_options cannot set name, seed"):
+        train("gan-mnist", out_dir=tmp_path / "bad", epochs=1, model_options={"seed": 3})

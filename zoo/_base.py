@@ -238,6 +238,7 @@ class GAN(keras.Model):
         ema_decay=0.0,
         gradient_penalty=0.0,
         r1_penalty=0.0,
+        r1_every=1,
         critic_steps=1,
         frozen_discriminator_layers=0,
         temperature=1.0,
@@ -256,6 +257,7 @@ class GAN(keras.Model):
             raise ValueError(f"gradient_penalty must be >= 0 (0 turns it off), got {gradient_penalty!r}")
         if not r1_penalty >= 0.0:
             raise ValueError(f"r1_penalty must be >= 0 (0 turns it off), got {r1_penalty!r}")
+        check_positive_int("r1_every", r1_every)
         check_positive_int("critic_steps", critic_steps)
         if isinstance(frozen_discriminator_layers, bool) or not isinstance(frozen_discriminator_layers, int) \
                 or frozen_discriminator_layers < 0:
@@ -270,6 +272,7 @@ class GAN(keras.Model):
         self.ema_decay = float(ema_decay)
         self.gradient_penalty = float(gradient_penalty)
         self.r1_penalty = float(r1_penalty)
+        self.r1_every = r1_every
         self.critic_steps = critic_steps
         self.frozen_discriminator_layers = frozen_discriminator_layers
         self.temperature = temperature
@@ -293,6 +296,7 @@ class GAN(keras.Model):
             "ema_decay": self.ema_decay,
             "gradient_penalty": self.gradient_penalty,
             "r1_penalty": self.r1_penalty,
+            "r1_every": self.r1_every,
             "critic_steps": self.critic_steps,
             "frozen_discriminator_layers": self.frozen_discriminator_layers,
             "temperature": self.temperature,
@@ -338,11 +342,16 @@ class GAN(keras.Model):
     def rejection_features(self):
         """A Keras model to the hidden features that D's final Dense(1) scores, for rejection
         sampling: from images (in D's range [-1, 1]) alone, or from [images, latent] where D
-        scores image-latent pairs (BiGAN); None where D has no such single score."""
+        scores image-latent pairs (BiGAN); None where D has no such single score. A minibatch-stddev
+        channel right before the Dense(1) (`gan-mnist`) is left out: it is one number for the whole
+        batch, so the features before it describe each image alone."""
         discriminator = self.discriminator
         last = discriminator.layers[-1]
         if len(discriminator.outputs) != 1 or not (isinstance(last, keras.layers.Dense) and last.units == 1):
             return None
+        before = discriminator.layers[-2]
+        if isinstance(before, MinibatchStddev) and before.output is last.input:
+            return keras.Model(discriminator.inputs, before.input)
         return keras.Model(discriminator.inputs, last.input)
 
     @property
@@ -483,11 +492,28 @@ class GAN(keras.Model):
 
     def real_logits_and_r1_loss(self, inputs):
         """D's logits on real inputs (D's input list) and the R1 term of D's loss:
-        (r1_penalty / 2) x `logits_and_r1`'s penalty, 0 when the penalty is off."""
-        if not self.r1_penalty:
+        (r1_penalty / 2) x `logits_and_r1`'s penalty, 0 when the penalty is off or lazy
+        (`lazy_r1_gradients` adds it then)."""
+        if not self.r1_penalty or self.r1_every > 1:
             return self.discriminator(inputs, training=True), 0.0
         logits, penalty = logits_and_r1(self.discriminator, inputs)
         return logits, 0.5 * self.r1_penalty * penalty
+
+    def lazy_r1_gradients(self, inputs, variables):
+        """With `r1_every` N > 1, the lazy R1 of StyleGAN2 (Karras et al., 2020): on every N-th D
+        update the gradient of N x the R1 term, zeros on the others. This keeps the penalty's
+        average weight and saves most of its cost, the double backpropagation through D. The
+        gradients are computed inside the branch, not through it: XLA cannot differentiate
+        `tf.cond` around D's minibatch-stddev feature."""
+        def penalty_gradients():
+            with tf.GradientTape() as tape:
+                _, penalty = logits_and_r1(self.discriminator, inputs)
+                loss = 0.5 * self.r1_penalty * self.r1_every * penalty / replicas_in_sync()
+            gradients = tape.gradient(loss, variables)
+            return [ops.zeros_like(v) if g is None else tf.convert_to_tensor(g) for g, v in zip(gradients, variables)]
+
+        due = ops.equal(self.d_optimizer.iterations % self.r1_every, 0)
+        return tf.cond(due, penalty_gradients, lambda: [ops.zeros_like(v) for v in variables])
 
     # ---------------------------------------------------------- training
     def fit(self, x=None, y=None, *args, **kwargs):
@@ -641,13 +667,14 @@ class GAN(keras.Model):
         """One update of D's weights only, on a real batch against a generated one."""
         latent = self.sample_latent(ops.shape(real)[0])
         fake = self.generator(self.generator_inputs(latent, labels), training=True)
+        real_inputs = self.discriminator_inputs(real, labels)
         with tf.GradientTape() as tape:
-            real_logits, r1_loss = self.real_logits_and_r1_loss(self.discriminator_inputs(real, labels))
+            real_logits, r1_loss = self.real_logits_and_r1_loss(real_inputs)
             fake_logits = self.discriminator(self.discriminator_inputs(fake, labels), training=True)
             d_loss = self.discriminator_loss(real_logits, fake_logits) + r1_loss
             if self.gradient_penalty:
                 d_loss += self.gradient_penalty * self.gradient_penalty_loss(real, fake, labels)
-        return self._apply(self.d_optimizer, tape, d_loss, self.discriminator.trainable_variables)
+        return self.apply_discriminator_update(tape, d_loss, real_inputs)
 
     def generator_step(self, real, labels):
         """One update of G's weights only; gradients flow through D in inference mode,
@@ -659,12 +686,25 @@ class GAN(keras.Model):
             g_loss = self.generator_loss(fake_logits)
         return self._apply(self.g_optimizer, tape, g_loss, self.generator_variables)
 
+    def apply_discriminator_update(self, tape, d_loss, real_inputs):
+        """D's update by the gradient of `d_loss` (recorded on `tape`), plus the lazy R1 term's
+        on the updates it is due (`real_inputs`: D's inputs at the real images); returns d_loss."""
+        variables = self.discriminator.trainable_variables
+        lazy = self.lazy_r1_gradients(real_inputs, variables) if self.r1_penalty and self.r1_every > 1 else None
+        return self._apply(self.d_optimizer, tape, d_loss, variables, lazy)
+
     @staticmethod
-    def _apply(optimizer, tape, loss, variables):
+    def _apply(optimizer, tape, loss, variables, extra_gradients=None):
+        """One update of `variables` by the gradient of `loss` (plus `extra_gradients`, already
+        divided by the replicas); returns the loss."""
         replicas = replicas_in_sync()
         with tape:
             scaled = loss / replicas if replicas > 1 else loss
-        optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
+        gradients = tape.gradient(scaled, variables)
+        if extra_gradients is not None:
+            # dense sums: an embedding's gradient comes as IndexedSlices, which do not add
+            gradients = [tf.convert_to_tensor(g) + extra for g, extra in zip(gradients, extra_gradients)]
+        optimizer.apply_gradients(zip(gradients, variables))
         return loss
 
     # -------------------------------------------------------- generation

@@ -139,7 +139,7 @@ class BiGAN(GAN):
             real_logits, r1_loss = self.real_logits_and_r1_loss([real, encoded])
             fake_logits = self.discriminator([fake, latent], training=True)
             d_loss = self.discriminator_loss(real_logits, fake_logits) + r1_loss
-        return self._apply(self.d_optimizer, tape, d_loss, self.discriminator.trainable_variables)
+        return self.apply_discriminator_update(tape, d_loss, [real, encoded])
 
     def generator_step(self, real, labels):
         """G and E both try to make D swap its answers; D runs in inference mode."""

@@ -160,7 +160,7 @@ class InfoGAN(GAN):
             info_loss = self.info_loss(latent, category_logits, continuous)
             d_loss = self.discriminator_loss(real_logits, fake_logits) + self.info_weight * info_loss + r1_loss
         self.info_loss_tracker.update_state(info_loss)
-        return self._apply(self.d_optimizer, tape, d_loss, self.discriminator.trainable_variables)
+        return self.apply_discriminator_update(tape, d_loss, real)
 
     def generator_step(self, real, labels):
         """G: fool D and make its codes recoverable by Q; D and Q run in inference mode."""

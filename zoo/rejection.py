@@ -107,18 +107,21 @@ def sampling_plainly(model):
 def check_supported(model):
     """`model.rejection_features()`; ValueError unless `model` is an unconditional image model whose
     D gives one score, of an image alone or of an image-latent pair, with a final Dense(1), and
-    looks at each image on its own."""
+    looks at each image on its own up to the features that Dense(1) scores."""
     reason, extractor = None, None
     if model.conditional:
         reason = "it is conditional (the sampler has no label input)"
     elif getattr(model, "sample_shape", None) != (28, 28, 1):
         reason = "it does not generate images"
-    elif getattr(model, "minibatch_stddev", False):
-        reason = "its discriminator looks at the whole batch (minibatch_stddev), so a sample's score would depend on its batch"
     else:
+        from zoo._base import MinibatchStddev
+
         extractor = model.rejection_features()
         if extractor is None:
             reason = "its discriminator returns more than one logit, or does not end in a Dense(1)"
+        elif any(isinstance(layer, MinibatchStddev) for layer in extractor.layers):
+            reason = ("its discriminator looks at the whole batch (minibatch_stddev) before its last hidden features, "
+                      "so a sample's score would depend on its batch")
         elif len(extractor.inputs) == 2 and not hasattr(model, "encode"):
             reason = "its discriminator takes a second input, and only an encoder's (image, latent) pairs are supported"
     if reason:

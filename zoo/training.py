@@ -184,6 +184,7 @@ def train(
     precision=None,
     jit_compile=False,
     steps_per_execution=None,
+    model_options=None,
 ):
     """Train registered model `name` with its recipe for `epochs` total epochs.
 
@@ -199,6 +200,8 @@ def train(
     alone for `gan-mnist`'s networks at batch 32, 0.93x without XLA at batch 64, on a 2-core AVX-512
     CPU, docs/speed/avx512-model17); callbacks see one batch end in that many, and a resumed run
     keeps the setting it was started with (default 1).
+    `model_options` are constructor settings that replace the registered ones (e.g. {"r1_every": 8});
+    a resumed run keeps the model its checkpoint holds.
     Extra Keras `callbacks` run after each epoch's checkpoint is saved.
     `g_lr` / `d_lr` override the recipe's learning rates; `deterministic`
     turns on TensorFlow's op determinism (same seed, same losses).
@@ -218,6 +221,9 @@ def train(
         raise ValueError(f"jit_compile must be True or False, got {jit_compile!r}")
     if steps_per_execution is not None:
         check_positive_int("steps_per_execution", steps_per_execution)
+    model_options = dict(model_options or {})
+    if {"name", "seed", "frozen_discriminator_layers"} & set(model_options):
+        raise ValueError("model_options cannot set name, seed or frozen_discriminator_layers: train takes them itself")
     if jit_compile and deterministic:  # Keras would quietly compile without XLA
         raise ValueError("jit_compile and deterministic do not go together: TensorFlow's op determinism rules out XLA")
     if deterministic:
@@ -261,11 +267,15 @@ def train(
         if steps_per_execution not in (None, model.steps_per_execution):
             print(f"note: this run started with steps_per_execution={model.steps_per_execution} and goes on with it "
                   f"({steps_per_execution} ignored)")
+        started_with = state.setdefault("model_options", {})
+        if model_options and model_options != started_with:
+            print(f"note: this run started with model_options={started_with} and goes on with them "
+                  f"({model_options} ignored)")
     else:
         with strategy.scope(), dtype_policy(precision):
             if freeze_discriminator_layers and not finetune:
                 raise ValueError("freeze_discriminator_layers only applies when fine-tuning")
-            model = entry.build(seed=seed, frozen_discriminator_layers=freeze_discriminator_layers)
+            model = entry.build(seed=seed, frozen_discriminator_layers=freeze_discriminator_layers, **model_options)
             if finetune:
                 load_pretrained_weights(model, name)
             # only when asked: Keras's "auto" stays the default (XLA on a GPU, off on a CPU)
@@ -282,6 +292,7 @@ def train(
             "precision": precision or "float32",
             "jit_compile": bool(model.jit_compile),  # as Keras resolved it ("auto": XLA on a GPU)
             "steps_per_execution": model.steps_per_execution,
+            "model_options": model_options,
             "epochs_done": 0,
             "train_seconds": 0.0,
             "history": {},
