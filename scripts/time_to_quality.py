@@ -56,7 +56,8 @@ def overrides_in_state(state, recipe):
     found = {"jit_compile": True} if state.get("jit_compile") else {}
     if state.get("steps_per_execution", 1) != 1:
         found["steps_per_execution"] = state["steps_per_execution"]
-    if state.get("batch_size", recipe.get("batch_size", 64)) != recipe.get("batch_size", 64):
+    recipe_batch = recipe.get("batch_size", 64)  # train()'s default
+    if state.get("batch_size", recipe_batch) != recipe_batch:
         found["batch_size"] = state["batch_size"]
     return {**found, **{k: v for k, v in state.get("model_options", {}).items() if k in MODEL_OVERRIDES}}
 

@@ -494,10 +494,15 @@ class GAN(keras.Model):
         """D's logits on real inputs (D's input list) and the R1 term of D's loss:
         (r1_penalty / 2) x `logits_and_r1`'s penalty, 0 when the penalty is off or lazy
         (`lazy_r1_gradients` adds it then)."""
-        if not self.r1_penalty or self.r1_every > 1:
+        if not self.r1_penalty or self.lazy_r1:
             return self.discriminator(inputs, training=True), 0.0
         logits, penalty = logits_and_r1(self.discriminator, inputs)
         return logits, 0.5 * self.r1_penalty * penalty
+
+    @property
+    def lazy_r1(self):
+        """Whether R1 is on and lazy (`r1_every` > 1): added by `lazy_r1_gradients`, not to D's loss."""
+        return bool(self.r1_penalty) and self.r1_every > 1
 
     def lazy_r1_gradients(self, inputs, variables):
         """With `r1_every` N > 1, the lazy R1 of StyleGAN2 (Karras et al., 2020): on every N-th D
@@ -690,7 +695,7 @@ class GAN(keras.Model):
         """D's update by the gradient of `d_loss` (recorded on `tape`), plus the lazy R1 term's
         on the updates it is due (`real_inputs`: D's inputs at the real images); returns d_loss."""
         variables = self.discriminator.trainable_variables
-        lazy = self.lazy_r1_gradients(real_inputs, variables) if self.r1_penalty and self.r1_every > 1 else None
+        lazy = self.lazy_r1_gradients(real_inputs, variables) if self.lazy_r1 else None
         return self._apply(self.d_optimizer, tape, d_loss, variables, lazy)
 
     @staticmethod
