@@ -39,7 +39,7 @@ from zoo.rejection import RELEASE_STRATA, calibrate_for_release, release_strata
 from zoo.training import AfterEachCheckpoint, _atomic_write_text, load_state, resumed_epochs, train
 
 ROOT = Path(__file__).resolve().parent.parent
-OVERRIDES = ("jit_compile", "steps_per_execution", "batch_size", "g_lr", "d_lr")  # train()'s arguments
+OVERRIDES = ("jit_compile", "steps_per_execution", "batch_size", "g_lr", "d_lr", "precision")  # train()'s arguments
 MODEL_OVERRIDES = ("r1_every", "critic_steps")  # the model's, passed as train(model_options=)
 
 
@@ -54,6 +54,8 @@ def overrides_in_state(state, recipe):
     """The overrides a run's state shows, for a run whose record (quality.json) was lost: all but the
     learning rates, which the state does not keep."""
     found = {"jit_compile": True} if state.get("jit_compile") else {}
+    if state.get("precision", "float32") != "float32":
+        found["precision"] = state["precision"]
     if state.get("steps_per_execution", 1) != 1:
         found["steps_per_execution"] = state["steps_per_execution"]
     recipe_batch = recipe.get("batch_size", 64)  # train()'s default
@@ -133,6 +135,8 @@ def main(argv=None):
         "overrides", "train otherwise than the shipped recipe (recorded as time_to_quality_with_overrides)")
     overrides.add_argument("--jit-compile", action="store_true", help="train with XLA")
     overrides.add_argument("--steps-per-execution", type=positive_int, metavar="S", help="train steps per graph call")
+    overrides.add_argument("--mixed-precision", dest="precision", action="store_const", const="mixed_bfloat16",
+                           help="compute in bfloat16 (weights stay float32)")
     overrides.add_argument("--batch-size", type=positive_int)
     overrides.add_argument("--g-lr", type=positive_float, help="G's Adam learning rate")
     overrides.add_argument("--d-lr", type=positive_float, help="D's Adam learning rate")
