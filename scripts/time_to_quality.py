@@ -32,6 +32,7 @@ import keras
 
 import zoo
 from zoo.cli import positive_float, positive_int
+from zoo._base import LOSSES
 from zoo._registry import get_entry
 from zoo.metrics import bar_references, evaluate, quality_bar_misses
 from zoo.speed import machines_before, training_machine
@@ -40,7 +41,7 @@ from zoo.training import AfterEachCheckpoint, _atomic_write_text, load_state, re
 
 ROOT = Path(__file__).resolve().parent.parent
 OVERRIDES = ("jit_compile", "steps_per_execution", "batch_size", "g_lr", "d_lr", "precision")  # train()'s arguments
-MODEL_OVERRIDES = ("r1_every", "critic_steps")  # the model's, passed as train(model_options=)
+MODEL_OVERRIDES = ("r1_every", "critic_steps", "loss")  # the model's, passed as train(model_options=)
 
 
 def train_arguments(overrides):
@@ -142,6 +143,7 @@ def main(argv=None):
     overrides.add_argument("--d-lr", type=positive_float, help="D's Adam learning rate")
     overrides.add_argument("--r1-every", type=positive_int, metavar="N", help="lazy R1: on every N-th D update")
     overrides.add_argument("--critic-steps", type=positive_int, metavar="N", help="D updates per G update")
+    overrides.add_argument("--loss", choices=LOSSES, help="the adversarial loss")
     args = parser.parse_args(argv)
     if args.score_from > args.max_epochs:
         parser.error(f"--score-from {args.score_from} is past --max-epochs {args.max_epochs}: no epoch would be scored")

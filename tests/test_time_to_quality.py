@@ -171,12 +171,12 @@ def test_a_run_whose_record_is_lost_resumes_with_the_overrides_its_state_shows(t
     script = load_script("time_to_quality")
     monkeypatch.setattr(script, "quality_bar_misses", lambda metrics, **references: ["classifier_score 8.0 < 9.3"])
     script.main(run_args(tmp_path, 1) + ["--steps-per-execution", "2", "--batch-size", "32", "--r1-every", "2",
-                                         "--g-lr", "4e-4", "--mixed-precision"])
+                                         "--g-lr", "4e-4", "--mixed-precision", "--loss", "hinge"])
     (tmp_path / "quality.json").unlink()
     script.main(run_args(tmp_path, 2))  # without the flags
     record = json.loads((tmp_path / "quality.json").read_text())
     # the learning rates are not in the state: the rest is
-    assert record["overrides"] == {"steps_per_execution": 2, "batch_size": 32, "r1_every": 2,
+    assert record["overrides"] == {"steps_per_execution": 2, "batch_size": 32, "r1_every": 2, "loss": "hinge",
                                    "precision": "mixed_bfloat16"}
     state = json.loads((tmp_path / "state.json").read_text())
     assert state["epochs_done"] == 2 and state["batch_size"] == 32 and state["precision"] == "mixed_bfloat16"
