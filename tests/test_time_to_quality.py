@@ -180,3 +180,4 @@ def test_a_run_whose_record_is_lost_resumes_with_the_overrides_its_state_shows(t
                                    "precision": "mixed_bfloat16"}
     state = json.loads((tmp_path / "state.json").read_text())
     assert state["epochs_done"] == 2 and state["batch_size"] == 32 and state["precision"] == "mixed_bfloat16"
+    assert keras.saving.load_model(tmp_path / training.CHECKPOINT).loss_name == "hinge"
