@@ -15,8 +15,9 @@ the result is an upper bound and says so. `--write-metadata` records the result 
 in weights/NAME.json, with the machine of each invocation that trained (CPU, cores, threads, load and
 its float32 matmul GFLOP/s, measured before training: minutes on another machine scale with it).
 
-`--jit-compile`, `--steps-per-execution`, `--batch-size`, `--g-lr`, `--d-lr`, `--r1-every` and
-`--critic-steps` change how the recipe trains: such a run is not the one behind the shipped weights (XLA alone sums in another order), so its
+`--jit-compile`, `--steps-per-execution`, `--batch-size`, `--g-lr`, `--d-lr`, `--lr-decay-from`,
+`--mixed-precision`, `--r1-every`, `--critic-steps` and `--loss` change how the recipe trains, and `--temperature`
+how its scored samples are drawn: such a run is not the one behind the shipped weights (XLA alone sums in another order), so its
 result goes under "time_to_quality_with_overrides", naming the overrides, and the shipped recipe's
 "time_to_quality" stays. A resumed run keeps the overrides it was started with (should OUT/quality.json be
 lost, those its state shows: all but the learning rates).
@@ -40,8 +41,8 @@ from zoo.rejection import RELEASE_STRATA, calibrate_for_release, release_strata
 from zoo.training import AfterEachCheckpoint, _atomic_write_text, load_state, resumed_epochs, train
 
 ROOT = Path(__file__).resolve().parent.parent
-OVERRIDES = ("jit_compile", "steps_per_execution", "batch_size", "g_lr", "d_lr", "precision")  # train()'s arguments
-MODEL_OVERRIDES = ("r1_every", "critic_steps", "loss")  # the model's, passed as train(model_options=)
+OVERRIDES = ("jit_compile", "steps_per_execution", "batch_size", "g_lr", "d_lr", "precision", "lr_decay_from")  # train()'s arguments
+MODEL_OVERRIDES = ("r1_every", "critic_steps", "loss", "temperature")  # the model's, passed as train(model_options=)
 
 
 def train_arguments(overrides):
@@ -57,6 +58,8 @@ def overrides_in_state(state, recipe):
     found = {"jit_compile": True} if state.get("jit_compile") else {}
     if state.get("precision", "float32") != "float32":
         found["precision"] = state["precision"]
+    if state.get("lr_decay"):
+        found["lr_decay_from"] = state["lr_decay"]["from"]
     if state.get("steps_per_execution", 1) != 1:
         found["steps_per_execution"] = state["steps_per_execution"]
     recipe_batch = recipe.get("batch_size", 64)  # train()'s default
@@ -141,9 +144,13 @@ def main(argv=None):
     overrides.add_argument("--batch-size", type=positive_int)
     overrides.add_argument("--g-lr", type=positive_float, help="G's Adam learning rate")
     overrides.add_argument("--d-lr", type=positive_float, help="D's Adam learning rate")
+    overrides.add_argument("--lr-decay-from", type=positive_int, metavar="K",
+                           help="learning rates fall linearly after epoch K, to 1/(MAX_EPOCHS - K + 1) of them in the last")
     overrides.add_argument("--r1-every", type=positive_int, metavar="N", help="lazy R1: on every N-th D update")
     overrides.add_argument("--critic-steps", type=positive_int, metavar="N", help="D updates per G update")
     overrides.add_argument("--loss", choices=LOSSES, help="the adversarial loss")
+    overrides.add_argument("--temperature", type=positive_float,
+                           help="the spread of the latents the scored samples draw (training does not use it)")
     args = parser.parse_args(argv)
     if args.score_from > args.max_epochs:
         parser.error(f"--score-from {args.score_from} is past --max-epochs {args.max_epochs}: no epoch would be scored")

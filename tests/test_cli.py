@@ -86,6 +86,17 @@ def test_train_resumes_and_writes_pictures(tmp_path):
     assert keras.saving.load_model(out / "checkpoint.keras").g_optimizer.iterations.numpy() == 8
 
 
+def test_train_lr_decay_from_reaches_train_and_a_bad_k_is_one_error_line(tmp_path, capsys):
+    out = tmp_path / "run"
+    base = ["train", "gan-toy2d", "--limit", "256", "--batch-size", "64", "--out", str(out)]
+    assert main(base + ["--epochs", "2", "--lr-decay-from", "1"]) == 0
+    assert json.loads((out / "state.json").read_text())["lr_decay"] == {"from": 1, "to": 2}
+    capsys.readouterr()
+    assert main(base[:-1] + [str(tmp_path / "bad"), "--epochs", "2", "--lr-decay-from", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "lr_decay_from (2) must be below epochs (2)" in err and len(err.strip().splitlines()) == 1
+
+
 def test_console_script_entry_point_runs():
     result = subprocess.run(
         [sys.executable, "-m", "zoo.cli", "list", "dc*"], capture_output=True, text=True, timeout=120

@@ -171,13 +171,23 @@ def test_a_run_whose_record_is_lost_resumes_with_the_overrides_its_state_shows(t
     script = load_script("time_to_quality")
     monkeypatch.setattr(script, "quality_bar_misses", lambda metrics, **references: ["classifier_score 8.0 < 9.3"])
     script.main(run_args(tmp_path, 1) + ["--steps-per-execution", "2", "--batch-size", "32", "--r1-every", "2",
-                                         "--g-lr", "4e-4", "--mixed-precision", "--loss", "hinge"])
+                                         "--g-lr", "4e-4", "--mixed-precision", "--loss", "hinge", "--temperature", "0.9"])
     (tmp_path / "quality.json").unlink()
     script.main(run_args(tmp_path, 2))  # without the flags
     record = json.loads((tmp_path / "quality.json").read_text())
     # the learning rates are not in the state: the rest is
     assert record["overrides"] == {"steps_per_execution": 2, "batch_size": 32, "r1_every": 2, "loss": "hinge",
-                                   "precision": "mixed_bfloat16"}
+                                   "temperature": 0.9, "precision": "mixed_bfloat16"}
     state = json.loads((tmp_path / "state.json").read_text())
     assert state["epochs_done"] == 2 and state["batch_size"] == 32 and state["precision"] == "mixed_bfloat16"
-    assert keras.saving.load_model(tmp_path / training.CHECKPOINT).loss_name == "hinge"
+    resumed = keras.saving.load_model(tmp_path / training.CHECKPOINT)
+    assert resumed.loss_name == "hinge" and resumed.temperature == 0.9
+
+
+def test_a_lost_record_recovers_the_learning_rate_decay_from_the_state():
+    script = load_script("time_to_quality")
+    state = {"jit_compile": False, "batch_size": 64, "lr_decay": {"from": 28, "to": 56}, "model_options": {}}
+    assert script.overrides_in_state(state, {"batch_size": 64}) == {"lr_decay_from": 28}
+    assert script.overrides_in_state({**state, "lr_decay": None}, {"batch_size": 64}) == {}
+    assert script.train_arguments({"lr_decay_from": 28, "r1_every": 8}) == {"lr_decay_from": 28,
+                                                                            "model_options": {"r1_every": 8}}

@@ -299,3 +299,40 @@ def test_model_options_build_the_run_s_model_and_are_kept_on_resume(tmp_path, ca
     assert "started with model_options={'r1_every': 4, 'critic_steps': 2}" in capsys.readouterr().out
     with pytest.raises(ValueError, match="model_options cannot set name, seed"):
         train("gan-mnist", out_dir=tmp_path / "bad", epochs=1, model_options={"seed": 3})
+
+
+def test_decayed_fraction_falls_linearly_after_decay_from_and_stays_at_the_last_epoch_s():
+    from zoo.training import decayed_fraction
+
+    assert [decayed_fraction(epoch, 2, 5) for epoch in range(7)] == [1, 1, 3 / 4, 2 / 4, 1 / 4, 1 / 4, 1 / 4]
+
+
+def test_lr_decay_sets_each_epoch_s_rates_and_is_kept_on_resume(tmp_path, capsys):
+    seen = {}
+
+    class RatesAndStop(keras.callbacks.Callback):
+        def __init__(self, stop_after=None):
+            super().__init__()
+            self.stop_after = stop_after
+
+        def on_epoch_end(self, epoch, logs=None):
+            seen[epoch] = (float(self.model.g_optimizer.learning_rate), float(self.model.d_optimizer.learning_rate))
+            if epoch + 1 == self.stop_after:  # interrupted: the run was asked for 4 epochs
+                self.model.stop_training = True
+
+    def run(epochs, stop_after=None, **kwargs):
+        return train("gan-toy2d", out_dir=tmp_path / "run", epochs=epochs, limit=256, batch_size=64, seed=0, verbose=0,
+                     g_lr=3e-4, d_lr=1e-4, callbacks=[RatesAndStop(stop_after)], **kwargs)
+
+    _, state = run(4, stop_after=2, lr_decay_from=2)
+    assert state["lr_decay"] == {"from": 2, "to": 4} and state["epochs_done"] == 2
+    capsys.readouterr()
+    model, state = run(5, lr_decay_from=3)  # resumed: keeps decaying from epoch 2 to 4, then stays
+    assert "started with lr_decay={'from': 2, 'to': 4}" in capsys.readouterr().out
+    assert state["epochs_done"] == 5 and state["lr_decay"] == {"from": 2, "to": 4}
+    for epoch, fraction in enumerate([1, 1, 2 / 3, 1 / 3, 1 / 3]):
+        assert seen[epoch] == pytest.approx((3e-4 * fraction, 1e-4 * fraction), rel=1e-6), epoch
+    with pytest.raises(ValueError, match="must be below epochs"):
+        train("gan-toy2d", out_dir=tmp_path / "bad", epochs=3, lr_decay_from=3)
+    with pytest.raises(ValueError, match="lr_decay_from must be a positive int"):
+        train("gan-toy2d", out_dir=tmp_path / "bad", epochs=3, lr_decay_from=0)

@@ -163,11 +163,20 @@ def load(name, pretrained=True, compile=True, **overrides):
     return model
 
 
+DEFAULT_LEARNING_RATE = 2e-4
+
+
+def recipe_learning_rates(recipe):
+    """G's and D's Adam learning rates in `recipe` (`g_lr`, `d_lr`; DEFAULT_LEARNING_RATE where unset)."""
+    return recipe.get("g_lr", DEFAULT_LEARNING_RATE), recipe.get("d_lr", DEFAULT_LEARNING_RATE)
+
+
 def recipe_optimizers(recipe):
     """The Adam optimizers a recipe trains with (learning rates `g_lr`, `d_lr`)."""
     import keras
 
+    g_lr, d_lr = recipe_learning_rates(recipe)
     return {
-        "g_optimizer": keras.optimizers.Adam(recipe.get("g_lr", 2e-4), beta_1=0.5),
-        "d_optimizer": keras.optimizers.Adam(recipe.get("d_lr", 2e-4), beta_1=0.5),
+        "g_optimizer": keras.optimizers.Adam(g_lr, beta_1=0.5),
+        "d_optimizer": keras.optimizers.Adam(d_lr, beta_1=0.5),
     }

@@ -60,6 +60,8 @@ def add_training_arguments(p):
     p.add_argument("--tensorboard", action="store_true", help="also log to OUT/tensorboard")
     p.add_argument("--g-lr", type=positive_float, help="generator learning rate (default: the recipe's)")
     p.add_argument("--d-lr", type=positive_float, help="discriminator learning rate (default: the recipe's)")
+    p.add_argument("--lr-decay-from", type=positive_int, metavar="K",
+                   help="both learning rates fall linearly after epoch K, to 1/(EPOCHS - K + 1) of them in the last")
     p.add_argument("--mixed-precision", action="store_true",
                    help="compute in bfloat16 (float32 weights and losses): faster on CPUs with bfloat16 instructions")
     p.add_argument("--jit-compile", action="store_true",
@@ -239,6 +241,7 @@ def cmd_train(args):
             freeze_discriminator_layers=getattr(args, "freeze_d_layers", 0),
             precision="mixed_bfloat16" if args.mixed_precision else None,
             jit_compile=args.jit_compile,
+            lr_decay_from=args.lr_decay_from,
         )
     except TrainingDiverged as error:
         print(f"zoo: training diverged: {error}", file=sys.stderr)

@@ -24,7 +24,7 @@ import numpy as np
 
 from zoo import data as zoo_data
 from zoo._base import check_positive_int, dtype_policy
-from zoo._registry import get_entry, load_pretrained_weights, recipe_optimizers
+from zoo._registry import get_entry, load_pretrained_weights, recipe_learning_rates, recipe_optimizers
 from zoo.plotting import save_gif, save_grid, save_loss_curve
 
 CHECKPOINT = "checkpoint.keras"
@@ -114,6 +114,29 @@ class AfterEachCheckpoint(keras.callbacks.Callback):
             self.action(self.model, state)
 
 
+def decayed_fraction(epoch, decay_from, epochs):
+    """The share of the base learning rates that 0-based `epoch` of `epochs` trains with when they fall
+    linearly after epoch `decay_from`: 1 up to it, then (epochs - epoch) / (epochs - decay_from + 1),
+    down to 1 / (epochs - decay_from + 1) in the last epoch."""
+    if epoch < decay_from:
+        return 1.0
+    return max(epochs - epoch, 1) / (epochs - decay_from + 1)
+
+
+class LinearDecay(keras.callbacks.Callback):
+    """Sets G's and D's learning rates before each epoch: `base` = (g_lr, d_lr) times
+    `decayed_fraction`. A function of the epoch alone, so a resumed run trains as an uninterrupted one."""
+
+    def __init__(self, base, decay_from, epochs):
+        super().__init__()
+        self.base, self.decay_from, self.epochs = base, decay_from, epochs
+
+    def on_epoch_begin(self, epoch, logs=None):
+        fraction = decayed_fraction(epoch, self.decay_from, self.epochs)
+        for optimizer, rate in zip((self.model.g_optimizer, self.model.d_optimizer), self.base):
+            optimizer.learning_rate = rate * fraction
+
+
 def make_strategy(name):
     """The `tf.distribute` strategy called `name` (see STRATEGIES)."""
     import tensorflow as tf
@@ -185,6 +208,7 @@ def train(
     jit_compile=False,
     steps_per_execution=None,
     model_options=None,
+    lr_decay_from=None,
 ):
     """Train registered model `name` with its recipe for `epochs` total epochs.
 
@@ -203,7 +227,9 @@ def train(
     `model_options` are constructor settings that replace the registered ones (e.g. {"r1_every": 8});
     a resumed run keeps the model its checkpoint holds.
     Extra Keras `callbacks` run after each epoch's checkpoint is saved.
-    `g_lr` / `d_lr` override the recipe's learning rates; `deterministic`
+    `g_lr` / `d_lr` override the recipe's learning rates; `lr_decay_from` K makes both fall linearly
+    after epoch K, to 1 / (epochs - K + 1) of them in the last of the `epochs` and no lower after it
+    (see `decayed_fraction`; a resumed run keeps the K and the epochs it was started with). `deterministic`
     turns on TensorFlow's op determinism (same seed, same losses).
     Returns (model, state) where state has the loss history and wall time.
     Raises `TrainingDiverged` if a loss becomes NaN or infinite.
@@ -221,6 +247,8 @@ def train(
         raise ValueError(f"jit_compile must be True or False, got {jit_compile!r}")
     if steps_per_execution is not None:
         check_positive_int("steps_per_execution", steps_per_execution)
+    if lr_decay_from is not None:
+        check_positive_int("lr_decay_from", lr_decay_from)
     model_options = dict(model_options or {})
     if {"name", "seed", "frozen_discriminator_layers"} & set(model_options):
         raise ValueError("model_options cannot set name, seed or frozen_discriminator_layers: train takes them itself")
@@ -271,7 +299,13 @@ def train(
         if model_options and model_options != started_with:
             print(f"note: this run started with model_options={started_with} and goes on with them "
                   f"({model_options} ignored)")
+        started_decay = state.setdefault("lr_decay", None)
+        if lr_decay_from is not None and lr_decay_from != (started_decay or {}).get("from"):
+            print(f"note: this run started with lr_decay={started_decay} and goes on with it "
+                  f"(lr_decay_from={lr_decay_from} ignored)")
     else:
+        if lr_decay_from is not None and lr_decay_from >= epochs:
+            raise ValueError(f"lr_decay_from ({lr_decay_from}) must be below epochs ({epochs}): the decay ends with the last epoch")
         with strategy.scope(), dtype_policy(precision):
             if freeze_discriminator_layers and not finetune:
                 raise ValueError("freeze_discriminator_layers only applies when fine-tuning")
@@ -293,6 +327,7 @@ def train(
             "jit_compile": bool(model.jit_compile),  # as Keras resolved it ("auto": XLA on a GPU)
             "steps_per_execution": model.steps_per_execution,
             "model_options": model_options,
+            "lr_decay": None if lr_decay_from is None else {"from": lr_decay_from, "to": epochs},
             "epochs_done": 0,
             "train_seconds": 0.0,
             "history": {},
@@ -309,6 +344,8 @@ def train(
     skip_data_orders(dataset, state["epochs_done"])
     artifacts = EpochArtifacts(out_dir, state)
     callbacks = [artifacts, *callbacks]
+    if state["lr_decay"]:
+        callbacks.append(LinearDecay(recipe_learning_rates(recipe), state["lr_decay"]["from"], state["lr_decay"]["to"]))
     if tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(out_dir / "tensorboard")))
     model.fit(dataset, epochs=epochs, initial_epoch=state["epochs_done"], callbacks=callbacks, verbose=verbose)
