@@ -16,11 +16,11 @@ in weights/NAME.json, with the machine of each invocation that trained (CPU, cor
 its float32 matmul GFLOP/s, measured before training: minutes on another machine scale with it).
 
 `--jit-compile`, `--steps-per-execution`, `--batch-size`, `--g-lr`, `--d-lr`, `--lr-decay-from`,
-`--mixed-precision`, `--r1-every`, `--critic-steps` and `--loss` change how the recipe trains, and `--temperature`
+`--mixed-precision`, `--r1-every`, `--critic-steps` and `--loss` change how the recipe trains, and `--temperature` and `--rejection-keep`
 how its scored samples are drawn: such a run is not the one behind the shipped weights (XLA alone sums in another order), so its
 result goes under "time_to_quality_with_overrides", naming the overrides, and the shipped recipe's
 "time_to_quality" stays. A resumed run keeps the overrides it was started with (should OUT/quality.json be
-lost, those its state shows: all but the learning rates).
+lost, those its state shows: all but the learning rates and `--rejection-keep`).
 """
 
 import argparse
@@ -43,6 +43,14 @@ from zoo.training import AfterEachCheckpoint, _atomic_write_text, load_state, re
 ROOT = Path(__file__).resolve().parent.parent
 OVERRIDES = ("jit_compile", "steps_per_execution", "batch_size", "g_lr", "d_lr", "precision", "lr_decay_from")  # train()'s arguments
 MODEL_OVERRIDES = ("r1_every", "critic_steps", "loss", "temperature")  # the model's, passed as train(model_options=)
+SCORING_OVERRIDES = ("rejection_keep",)  # how the scored samples are drawn; train() never sees them
+
+
+def scoring_keep(overrides, recipe):
+    """The share of draws the scored samples keep (None: no rejection): the override's, 1 meaning
+    none, else the recipe's."""
+    keep = overrides.get("rejection_keep", recipe.get("rejection_keep"))
+    return None if keep == 1 else keep
 
 
 def train_arguments(overrides):
@@ -123,6 +131,14 @@ class QualityBar:
             model.stop_training = True
 
 
+def keep_fraction(text):
+    """argparse type: a share of draws in (0, 1]."""
+    value = float(text)
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1] (1: keep every draw), got {text}")
+    return value
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("name", choices=zoo.list_models("*-mnist"))
@@ -151,6 +167,9 @@ def main(argv=None):
     overrides.add_argument("--loss", choices=LOSSES, help="the adversarial loss")
     overrides.add_argument("--temperature", type=positive_float,
                            help="the spread of the latents the scored samples draw (training does not use it)")
+    overrides.add_argument("--rejection-keep", type=keep_fraction, metavar="F",
+                           help="the scored samples keep the share F of G's draws that D's fitted sampler"
+                                " scores highest, refitted each scored epoch; 1: no rejection (training does not use it)")
     args = parser.parse_args(argv)
     if args.score_from > args.max_epochs:
         parser.error(f"--score-from {args.score_from} is past --max-epochs {args.max_epochs}: no epoch would be scored")
@@ -160,7 +179,7 @@ def main(argv=None):
     done = resumed_epochs(out, state)
     record_path = out / "quality.json"
     record = json.loads(record_path.read_text()) if record_path.is_file() else {"epochs": []}
-    asked = {key: getattr(args, key) for key in OVERRIDES + MODEL_OVERRIDES if getattr(args, key)}
+    asked = {key: getattr(args, key) for key in OVERRIDES + MODEL_OVERRIDES + SCORING_OVERRIDES if getattr(args, key)}
     recipe = get_entry(args.name).recipe
     if done:  # a resumed run keeps the overrides it was started with
         started = record["overrides"] if "overrides" in record else overrides_in_state(state, recipe)
@@ -170,7 +189,7 @@ def main(argv=None):
     record["overrides"] = asked
     if "references" not in record:
         record["references"] = bar_references(args.n)
-    scorer = QualityBar(out, record, record_path, args.n, args.score_from, recipe.get("rejection_keep"), release_strata(recipe),
+    scorer = QualityBar(out, record, record_path, args.n, args.score_from, scoring_keep(asked, recipe), release_strata(recipe),
                         args.score_every, args.max_epochs)
 
     # scores of epochs the run no longer has (a deleted checkpoint: start again)

@@ -191,3 +191,34 @@ def test_a_lost_record_recovers_the_learning_rate_decay_from_the_state():
     assert script.overrides_in_state({**state, "lr_decay": None}, {"batch_size": 64}) == {}
     assert script.train_arguments({"lr_decay_from": 28, "r1_every": 8}) == {"lr_decay_from": 28,
                                                                             "model_options": {"r1_every": 8}}
+
+
+def test_rejection_keep_draws_the_scored_samples_through_a_refitted_sampler(tmp_path, monkeypatch, capsys):
+    script = load_script("time_to_quality")
+    fitted, fit_for_release = [], script.calibrate_for_release
+
+    def calibrate(model, dataset, keep, strata):
+        fitted.append(keep)
+        return fit_for_release(model, dataset, keep, strata)
+
+    monkeypatch.setattr(script, "calibrate_for_release", calibrate)
+    script.main(run_args(tmp_path, 1) + ["--rejection-keep", "0.7"])
+    assert fitted == [0.7]  # gan-mnist's recipe samples every draw: the override fits a sampler
+    record = json.loads((tmp_path / "quality.json").read_text())
+    assert record["overrides"] == {"rejection_keep": 0.7}
+    assert '"rejection_keep": 0.7' in capsys.readouterr().out
+    # training never sees it, and the checkpoint is left without the sampler
+    assert keras.saving.load_model(tmp_path / training.CHECKPOINT).rejection is None
+    # 1 keeps every draw, even where the recipe rejects some; without the flag the recipe's share
+    assert script.scoring_keep({"rejection_keep": 1.0}, {"rejection_keep": 0.5}) is None
+    assert script.scoring_keep({}, {"rejection_keep": 0.5}) == 0.5
+    assert script.scoring_keep({"rejection_keep": 0.6}, {}) == 0.6
+
+
+@pytest.mark.parametrize("keep", ["0", "1.5", "-0.2", "most"])
+def test_a_rejection_keep_outside_0_1_is_refused(tmp_path, keep, capsys):
+    script = load_script("time_to_quality")
+    with pytest.raises(SystemExit):
+        script.main(run_args(tmp_path, 1) + ["--rejection-keep", keep])
+    assert "--rejection-keep" in capsys.readouterr().err
+    assert not (tmp_path / "state.json").exists()
