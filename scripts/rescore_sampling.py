@@ -23,7 +23,7 @@ from time_to_quality import keep_fraction, score_epoch  # noqa: E402
 from zoo._registry import get_entry  # noqa: E402
 from zoo.cli import positive_float, positive_int  # noqa: E402
 from zoo.rejection import release_strata  # noqa: E402
-from zoo.training import CHECKPOINT, load_state  # noqa: E402
+from zoo.training import CHECKPOINT, STATE, load_state  # noqa: E402
 
 
 def sampling_setting(text):
@@ -39,11 +39,10 @@ def main(argv=None):
     parser.add_argument("settings", nargs="+", type=sampling_setting, metavar="T[:KEEP]")
     parser.add_argument("-n", type=positive_int, default=10_000, help="samples scored per setting")
     args = parser.parse_args(argv)
-    record_path, checkpoint = args.run / "quality.json", args.run / CHECKPOINT
-    if not record_path.is_file() or not checkpoint.is_file():
-        parser.error(f"{args.run} holds no time-to-quality run (it needs {CHECKPOINT} and quality.json)")
+    record_path, checkpoint, state = args.run / "quality.json", args.run / CHECKPOINT, load_state(args.run)
+    if not record_path.is_file() or not checkpoint.is_file() or state is None:
+        parser.error(f"{args.run} holds no time-to-quality run (it needs {CHECKPOINT}, {STATE} and quality.json)")
     references = json.loads(record_path.read_text())["references"]
-    state = load_state(args.run)
     model = keras.saving.load_model(checkpoint)
     strata = release_strata(get_entry(state["name"]).recipe)
     for temperature, keep in args.settings:

@@ -40,3 +40,11 @@ def test_a_folder_without_a_run_is_refused(tmp_path, capsys):
     with pytest.raises(SystemExit):
         load_script("rescore_sampling").main([str(tmp_path), "1.0"])
     assert "holds no time-to-quality run" in capsys.readouterr().err
+
+
+def test_a_run_without_its_state_is_refused(tmp_path, capsys):
+    (tmp_path / "quality.json").write_text(json.dumps({"epochs": [], "references": {}}))
+    (tmp_path / training.CHECKPOINT).write_bytes(b"")
+    with pytest.raises(SystemExit):
+        load_script("rescore_sampling").main([str(tmp_path), "1.0"])
+    assert "holds no time-to-quality run" in capsys.readouterr().err
