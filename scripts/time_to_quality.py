@@ -20,7 +20,7 @@ its float32 matmul GFLOP/s, measured before training: minutes on another machine
 how its scored samples are drawn: such a run is not the one behind the shipped weights (XLA alone sums in another order), so its
 result goes under "time_to_quality_with_overrides", naming the overrides, and the shipped recipe's
 "time_to_quality" stays. A resumed run keeps the overrides it was started with (should OUT/quality.json be
-lost, those its state shows: all but the learning rates and `--rejection-keep`).
+lost, those its state shows: all but `--rejection-keep`).
 """
 
 import argparse
@@ -34,7 +34,7 @@ import keras
 import zoo
 from zoo.cli import positive_float, positive_int
 from zoo._base import LOSSES
-from zoo._registry import get_entry
+from zoo._registry import get_entry, recipe_learning_rates
 from zoo.metrics import bar_references, evaluate, quality_bar_misses
 from zoo.speed import machines_before, training_machine
 from zoo.rejection import RELEASE_STRATA, calibrate_for_release, release_strata
@@ -61,9 +61,11 @@ def train_arguments(overrides):
 
 
 def overrides_in_state(state, recipe):
-    """The overrides a run's state shows, for a run whose record (quality.json) was lost: all but the
-    learning rates, which the state does not keep."""
+    """The overrides a run's state shows, for a run whose record (quality.json) was lost: all but
+    `--rejection-keep`, and the learning rates of states from before they were kept."""
     found = {"jit_compile": True} if state.get("jit_compile") else {}
+    recipe_rates = dict(zip(("g_lr", "d_lr"), recipe_learning_rates(recipe)))
+    found.update({key: rate for key, rate in state.get("learning_rates", {}).items() if rate != recipe_rates[key]})
     if state.get("precision", "float32") != "float32":
         found["precision"] = state["precision"]
     if state.get("lr_decay"):

@@ -175,13 +175,15 @@ def test_a_run_whose_record_is_lost_resumes_with_the_overrides_its_state_shows(t
     (tmp_path / "quality.json").unlink()
     script.main(run_args(tmp_path, 2))  # without the flags
     record = json.loads((tmp_path / "quality.json").read_text())
-    # the learning rates are not in the state: the rest is
+    # all of them, the learning rate too (the recipe's D rate is not an override)
     assert record["overrides"] == {"steps_per_execution": 2, "batch_size": 32, "r1_every": 2, "loss": "hinge",
-                                   "temperature": 0.9, "precision": "mixed_bfloat16"}
+                                   "temperature": 0.9, "precision": "mixed_bfloat16", "g_lr": 4e-4}
     state = json.loads((tmp_path / "state.json").read_text())
     assert state["epochs_done"] == 2 and state["batch_size"] == 32 and state["precision"] == "mixed_bfloat16"
+    assert state["learning_rates"] == {"g_lr": 4e-4, "d_lr": 2e-4}
     resumed = keras.saving.load_model(tmp_path / training.CHECKPOINT)
     assert resumed.loss_name == "hinge" and resumed.temperature == 0.9
+    assert float(resumed.g_optimizer.learning_rate) == pytest.approx(4e-4)  # the resumed epoch trained at it
 
 
 def test_a_lost_record_recovers_the_learning_rate_decay_from_the_state():
@@ -189,6 +191,10 @@ def test_a_lost_record_recovers_the_learning_rate_decay_from_the_state():
     state = {"jit_compile": False, "batch_size": 64, "lr_decay": {"from": 28, "to": 56}, "model_options": {}}
     assert script.overrides_in_state(state, {"batch_size": 64}) == {"lr_decay_from": 28}
     assert script.overrides_in_state({**state, "lr_decay": None}, {"batch_size": 64}) == {}
+    # the learning rates the state keeps, where they are not the recipe's
+    rates = {"learning_rates": {"g_lr": 4e-4, "d_lr": 2e-4}}
+    assert script.overrides_in_state({**state, **rates}, {"batch_size": 64}) == {"lr_decay_from": 28, "g_lr": 4e-4}
+    assert script.overrides_in_state({**state, **rates}, {"g_lr": 4e-4}) == {"lr_decay_from": 28}
     assert script.train_arguments({"lr_decay_from": 28, "r1_every": 8}) == {"lr_decay_from": 28,
                                                                             "model_options": {"r1_every": 8}}
 

@@ -322,12 +322,14 @@ def test_lr_decay_sets_each_epoch_s_rates_and_is_kept_on_resume(tmp_path, capsys
 
     def run(epochs, stop_after=None, **kwargs):
         return train("gan-toy2d", out_dir=tmp_path / "run", epochs=epochs, limit=256, batch_size=64, seed=0, verbose=0,
-                     g_lr=3e-4, d_lr=1e-4, callbacks=[RatesAndStop(stop_after)], **kwargs)
+                     callbacks=[RatesAndStop(stop_after)], **kwargs)
 
-    _, state = run(4, stop_after=2, lr_decay_from=2)
+    _, state = run(4, stop_after=2, lr_decay_from=2, g_lr=3e-4, d_lr=1e-4)
     assert state["lr_decay"] == {"from": 2, "to": 4} and state["epochs_done"] == 2
+    assert json.loads((tmp_path / "run" / "state.json").read_text())["learning_rates"] == {"g_lr": 3e-4, "d_lr": 1e-4}
     capsys.readouterr()
-    model, state = run(5, lr_decay_from=3)  # resumed: keeps decaying from epoch 2 to 4, then stays
+    # resumed without the rates: keeps decaying the run's own (not the recipe's) from epoch 2 to 4, then stays
+    model, state = run(5, lr_decay_from=3)
     assert "started with lr_decay={'from': 2, 'to': 4}" in capsys.readouterr().out
     assert state["epochs_done"] == 5 and state["lr_decay"] == {"from": 2, "to": 4}
     for epoch, fraction in enumerate([1, 1, 2 / 3, 1 / 3, 1 / 3]):

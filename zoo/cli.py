@@ -58,8 +58,8 @@ def add_training_arguments(p):
     p.add_argument("--seed", type=seed_int)
     p.add_argument("--limit", type=positive_int, help="use only the first N images")
     p.add_argument("--tensorboard", action="store_true", help="also log to OUT/tensorboard")
-    p.add_argument("--g-lr", type=positive_float, help="generator learning rate (default: the recipe's)")
-    p.add_argument("--d-lr", type=positive_float, help="discriminator learning rate (default: the recipe's)")
+    p.add_argument("--g-lr", type=positive_float, help="generator learning rate (default: the recipe's; a resumed run: its own)")
+    p.add_argument("--d-lr", type=positive_float, help="discriminator learning rate (default: the recipe's; a resumed run: its own)")
     p.add_argument("--lr-decay-from", type=positive_int, metavar="K",
                    help="both learning rates fall linearly after epoch K, to 1/(EPOCHS - K + 1) of them in the last")
     p.add_argument("--mixed-precision", action="store_true",

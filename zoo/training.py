@@ -227,7 +227,8 @@ def train(
     `model_options` are constructor settings that replace the registered ones (e.g. {"r1_every": 8});
     a resumed run keeps the model its checkpoint holds.
     Extra Keras `callbacks` run after each epoch's checkpoint is saved.
-    `g_lr` / `d_lr` override the recipe's learning rates; `lr_decay_from` K makes both fall linearly
+    `g_lr` / `d_lr` override the recipe's learning rates (a resumed run keeps those it was started with
+    unless they are given again; the state records them); `lr_decay_from` K makes both fall linearly
     after epoch K, to 1 / (epochs - K + 1) of them in the last of the `epochs` and no lower after it
     (see `decayed_fraction`; a resumed run keeps the K and the epochs it was started with). `deterministic`
     turns on TensorFlow's op determinism (same seed, same losses).
@@ -236,11 +237,11 @@ def train(
     """
     entry = get_entry(name)
     recipe = dict(entry.recipe)
-    for key, value in (("g_lr", g_lr), ("d_lr", d_lr)):
-        if value is not None:
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-                raise ValueError(f"{key} must be a positive number, got {value!r}")
-            recipe[key] = float(value)
+    given_rates = {key: value for key, value in (("g_lr", g_lr), ("d_lr", d_lr)) if value is not None}
+    for key, value in given_rates.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise ValueError(f"{key} must be a positive number, got {value!r}")
+        recipe[key] = float(value)
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     if not isinstance(jit_compile, bool):
@@ -281,6 +282,8 @@ def train(
                 f"{out_dir / CHECKPOINT} cannot be loaded ({type(error).__name__}: {str(error)[:200]}); "
                 "delete the run directory's files or use another --out"
             ) from None
+        # the rates the run started with, unless given again (runs from before the key: the recipe's)
+        recipe.update({key: rate for key, rate in state.get("learning_rates", {}).items() if key not in given_rates})
         for optimizer, key in ((model.g_optimizer, "g_lr"), (model.d_optimizer, "d_lr")):
             if key in recipe:
                 optimizer.learning_rate = recipe[key]
@@ -333,6 +336,7 @@ def train(
             "history": {},
             "keras_version": keras.__version__,
         }
+    state["learning_rates"] = dict(zip(("g_lr", "d_lr"), recipe_learning_rates(recipe)))  # the decay's base on resume
     if state["epochs_done"] >= epochs:
         print(f"{name}: {state['epochs_done']} epochs already done in {out_dir}")
         return model, state
